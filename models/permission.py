@@ -1,0 +1,15 @@
+"""The one list of function permissions; the schema publishes it as an enum."""
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    OPPORTUNITY_ACCESS = "OPPORTUNITY_ACCESS"
+    OPPORTUNITY_CREATE = "OPPORTUNITY_CREATE"
+    OPPORTUNITY_EDIT = "OPPORTUNITY_EDIT"
+    OPPORTUNITY_DELETE = "OPPORTUNITY_DELETE"
+    CAMPAIGN_CREATE = "CAMPAIGN_CREATE"
+    CAMPAIGN_EDIT = "CAMPAIGN_EDIT"
+    CAMPAIGN_DELETE = "CAMPAIGN_DELETE"
+    VIEW_ALL = "VIEW_ALL"
+    USER_ADMIN = "USER_ADMIN"

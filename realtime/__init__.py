@@ -1,0 +1,1 @@
+"""Event log, Redis transport (through broadcaster) and subscription streams."""

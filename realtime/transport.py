@@ -1,0 +1,24 @@
+"""The broadcast every process publishes campaign events on."""
+
+from __future__ import annotations
+
+from broadcaster import Broadcast
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+
+def create_broadcast(redis_url: str | None) -> Broadcast:
+    """In-process memory broadcast; the Redis backend arrives with live subscriptions."""
+    del redis_url
+    return Broadcast("memory://")
+
+
+async def redis_answers(redis_url: str) -> bool:
+    """Whether Redis at `redis_url` answers a PING within a second."""
+    client = Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(await client.ping())
+    except (OSError, RedisError):
+        return False
+    finally:
+        await client.aclose()

@@ -1,0 +1,46 @@
+"""The typed per-operation context every resolver and guard receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from models import Permission, User
+from resolvers.errors import Unauthenticated
+from resolvers.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+class TokenIssuer(Protocol):
+    def issue(self, user: User) -> IssuedToken: ...
+
+
+@dataclass
+class Context:
+    viewer: User | None
+    tokens: TokenIssuer
+    request: Any = None
+    response: Any = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.viewer)
+
+    def sign_in(self, user: User) -> None:
+        """From now on in this operation (the login payload), `user` is the viewer."""
+        self.viewer = user
+        self.loaders = Loaders(user)
+
+    def require_viewer(self) -> User:
+        if self.viewer is None:
+            raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+        return self.viewer
+
+    def viewer_can(self, permission: Permission) -> bool:
+        return self.viewer is not None and self.viewer.can(permission)

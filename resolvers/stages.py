@@ -1,0 +1,128 @@
+"""Approach steps: adding, renaming, reordering and removing a board's columns."""
+
+from __future__ import annotations
+
+from strawberry import UNSET
+from strawberry.types.unset import UnsetType
+from tortoise.transactions import in_transaction
+
+from models import Campaign, Opportunity, Stage, StageChange, User
+from models.ranking import keys_after
+from resolvers.campaigns import MAX_STAGES
+from resolvers.errors import BadUserInput
+from resolvers.ids import decode_id
+from resolvers.validation import check_probability, clean_text
+
+
+async def add_stage(
+    campaign_pk: int, *, name: str, probability: int | None, position: int | None
+) -> Stage:
+    """A new step at `position` (appended when None); later steps shift right."""
+    name = clean_text(name, "name", max_length=200)
+    if probability is not None:
+        check_probability(probability)
+    async with in_transaction():
+        stages = await _locked_stages(campaign_pk)
+        if len(stages) >= MAX_STAGES:
+            raise BadUserInput(f"a campaign has at most {MAX_STAGES} approach steps")
+        index = len(stages) if position is None else _position(position, len(stages) + 1)
+        stage = Stage(campaign_id=campaign_pk, name=name, probability=probability, position=-1)
+        stages.insert(index, stage)
+        await _renumber(stages)
+    return stage
+
+
+async def update_stage(
+    stage_pk: int,
+    *,
+    name: str | UnsetType | None = UNSET,
+    probability: int | UnsetType | None = UNSET,
+    position: int | UnsetType | None = UNSET,
+) -> Stage:
+    async with in_transaction():
+        campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
+        stages = await _locked_stages(campaign_pk)
+        stage = next(stage for stage in stages if stage.pk == stage_pk)
+        if isinstance(name, str):
+            stage.name = clean_text(name, "name", max_length=200)
+        if not isinstance(probability, UnsetType):
+            stage.probability = None if probability is None else check_probability(probability)
+        if isinstance(position, int):
+            stages.remove(stage)
+            stages.insert(_position(position, len(stages) + 1), stage)
+        await stage.save()
+        await _renumber(stages)
+    return stage
+
+
+async def remove_stage(stage_pk: int, actor: User, move_to: str | None) -> Campaign:
+    """Remove a step; its cards go to `move_to`, required when it holds any."""
+    async with in_transaction():
+        campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
+        stages = await _locked_stages(campaign_pk)
+        stage = next(stage for stage in stages if stage.pk == stage_pk)
+        if len(stages) == 1:
+            raise BadUserInput("a campaign needs at least one approach step: add another first")
+        cards = await Opportunity.filter(stage_id=stage_pk).order_by("rank", "id")
+        if cards:
+            target = _target(stages, stage, move_to)
+            await _move_cards(cards, target, actor)
+        await stage.delete()
+        stages.remove(stage)
+        await _renumber(stages)
+        return await Campaign.get(id=campaign_pk)
+
+
+def _target(stages: list[Stage], removed: Stage, move_to: str | None) -> Stage:
+    if move_to is None:
+        raise BadUserInput(
+            f"stage {removed.name!r} holds opportunities: "
+            "give moveOpportunitiesToStageId to say where they go",
+            field="moveOpportunitiesToStageId",
+        )
+    target_pk = decode_id(move_to, "Stage")
+    target = next((stage for stage in stages if stage.pk == target_pk), None)
+    if target is None or target is removed:
+        raise BadUserInput(
+            "moveOpportunitiesToStageId must be another approach step of the same campaign",
+            field="moveOpportunitiesToStageId",
+        )
+    return target
+
+
+async def _move_cards(cards: list[Opportunity], target: Stage, actor: User) -> None:
+    """Append the cards, in their order, after the target column's last card."""
+    last = await Opportunity.filter(stage_id=target.pk).order_by("-rank").first()
+    ranks = keys_after(last.rank if last else None, len(cards))
+    for card, rank in zip(cards, ranks, strict=True):
+        await Opportunity.filter(id=card.pk).update(
+            stage_id=target.pk, rank=rank, version=card.version + 1
+        )
+    await StageChange.bulk_create(
+        StageChange(
+            opportunity_id=card.pk,
+            from_stage_id=card.stage_id,
+            to_stage_id=target.pk,
+            actor_id=actor.pk,
+        )
+        for card in cards
+    )
+
+
+async def _locked_stages(campaign_pk: int) -> list[Stage]:
+    """The campaign's steps in order, with the campaign row locked against other editors."""
+    await Campaign.select_for_update().get(id=campaign_pk)
+    return list(await Stage.filter(campaign_id=campaign_pk).order_by("position"))
+
+
+def _position(position: int, slots: int) -> int:
+    if not 0 <= position < slots:
+        raise BadUserInput(f"position must be between 0 and {slots - 1}", field="position")
+    return position
+
+
+async def _renumber(stages: list[Stage]) -> None:
+    for index, stage in enumerate(stages):
+        if stage.position != index or stage.pk is None:
+            stage.position = index
+            await stage.save()

@@ -1,0 +1,67 @@
+"""Signing in, creating users and listing them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import Permission, User
+from models.user import DUMMY_PASSWORD_HASH, hash_password, verify_password
+from resolvers.context import Context, IssuedToken
+from resolvers.errors import BadUserInput, Unauthenticated
+from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.validation import clean_email, clean_text
+
+MIN_PASSWORD_LENGTH = 8
+BAD_CREDENTIALS = "the email or the password is wrong"
+
+
+async def login(context: Context, email: str, password: str) -> tuple[IssuedToken, User]:
+    """A token for the user; the same UNAUTHENTICATED answer for every failure."""
+    user = await User.get_or_none(email=email.strip().lower())
+    if user is None:
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        raise Unauthenticated(BAD_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        raise Unauthenticated(BAD_CREDENTIALS)
+    context.sign_in(user)
+    return context.tokens.issue(user), user
+
+
+async def create_user(
+    *, name: str, email: str, password: str, permissions: Iterable[Permission]
+) -> User:
+    """A new user; BAD_USER_INPUT for a taken email or a short password."""
+    email = clean_email(email, "email")
+    name = clean_text(name, "name", max_length=200)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadUserInput(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if len(password) > 1024:
+        raise BadUserInput("password must be at most 1024 characters", field="password")
+    try:
+        async with in_transaction():
+            if await User.exists(email=email):
+                raise _email_taken(email)
+            return await User.create(
+                email=email,
+                name=name,
+                password_hash=hash_password(password),
+                permission_names=sorted({Permission(p).value for p in permissions}),
+            )
+    except IntegrityError:
+        raise _email_taken(email) from None
+
+
+def _email_taken(email: str) -> BadUserInput:
+    return BadUserInput(f"a user with email {email!r} already exists", field="email")
+
+
+async def list_users(search: str | None, page: PageArgs) -> Page[User]:
+    query = User.all()
+    if search and search.strip():
+        query = query.filter(name__icontains=search.strip())
+    return await paginate(query, page)

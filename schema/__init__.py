@@ -1,0 +1,1 @@
+"""Strawberry types, inputs, enums, guards and the Schema object."""

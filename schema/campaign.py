@@ -1,0 +1,273 @@
+"""Campaigns and their approach steps: types, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry import UNSET
+from strawberry.types import Info
+
+from models import Campaign as CampaignModel
+from models import Stage as StageModel
+from resolvers import campaigns, stages
+from resolvers.context import Context
+from resolvers.ids import decode_id, encode_id
+from resolvers.pagination import PageArgs
+from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
+from schema.relay import Connection, Node
+from schema.user import User, load_user
+
+
+@strawberry.type(description="An approach step of a campaign: one column of its Kanban board.")
+class Stage(Node):
+    pk: strawberry.Private[int]
+    campaign_pk: strawberry.Private[int]
+    name: str
+    position: int = strawberry.field(description="0-based order of the column within its campaign.")
+    probability: int | None = strawberry.field(
+        description="Default probability (percent) for opportunities that enter this step, if set."
+    )
+
+    @strawberry.field
+    async def opportunity_count(self, info: Info[Context, None]) -> int:
+        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).count
+
+    @strawberry.field(description="Sum of amount over the opportunities in this step.")
+    async def total_amount(self, info: Info[Context, None]) -> Decimal:
+        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).total_amount
+
+    @strawberry.field(
+        description="Sum of amount x probability / 100 over the open opportunities in this step."
+    )
+    async def weighted_amount(self, info: Info[Context, None]) -> Decimal:
+        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).weighted_amount
+
+    @classmethod
+    def from_model(cls, stage: StageModel) -> Stage:
+        return cls(
+            id=strawberry.ID(encode_id("Stage", stage.pk)),
+            pk=stage.pk,
+            campaign_pk=stage.campaign_id,
+            name=stage.name,
+            position=stage.position,
+            probability=stage.probability,
+        )
+
+
+@strawberry.type
+class Campaign(Node):
+    pk: strawberry.Private[int]
+    manager_pk: strawberry.Private[int]
+    code: str = strawberry.field(
+        description="Set by the creator, or generated when left blank; unique."
+    )
+    name: str
+    description: str | None
+    auto_assign: bool
+    allow_duplicate_opportunities: bool
+    registration_wait_minutes: int | None = strawberry.field(
+        description="Minutes a new unowned opportunity waits for a participant to claim it "
+        "before the manager is told."
+    )
+    created_at: datetime
+
+    @strawberry.field
+    async def manager(self, info: Info[Context, None]) -> User:
+        user = await load_user(info, self.manager_pk)
+        assert user is not None, "a campaign's manager is never deleted (RESTRICT)"
+        return user
+
+    @strawberry.field(
+        description="The sales staff taking part (the manager is not listed unless added)."
+    )
+    async def participants(self, info: Info[Context, None]) -> list[User]:
+        members = await info.context.loaders.members_by_campaign.load(self.pk)
+        return await _users(info, [member.user_id for member in members])
+
+    @strawberry.field(description="Participants who receive opportunities by automatic assignment.")
+    async def rotation(self, info: Info[Context, None]) -> list[User]:
+        members = await info.context.loaders.members_by_campaign.load(self.pk)
+        in_rotation = sorted(
+            (member for member in members if member.rotation_position is not None),
+            key=lambda member: member.rotation_position or 0,
+        )
+        return await _users(info, [member.user_id for member in in_rotation])
+
+    @strawberry.field(description="The approach steps, ordered by position.")
+    async def stages(self, info: Info[Context, None]) -> list[Stage]:
+        rows = await info.context.loaders.stages_by_campaign.load(self.pk)
+        return [Stage.from_model(row) for row in rows]
+
+    @classmethod
+    def from_model(cls, campaign: CampaignModel) -> Campaign:
+        return cls(
+            id=strawberry.ID(encode_id("Campaign", campaign.pk)),
+            pk=campaign.pk,
+            manager_pk=campaign.manager_id,
+            code=campaign.code,
+            name=campaign.name,
+            description=campaign.description,
+            auto_assign=campaign.auto_assign,
+            allow_duplicate_opportunities=campaign.allow_duplicate_opportunities,
+            registration_wait_minutes=campaign.registration_wait_minutes,
+            created_at=campaign.created_at,
+        )
+
+
+async def _users(info: Info[Context, None], pks: list[int]) -> list[User]:
+    rows = await info.context.loaders.user_by_id.load_many(pks)
+    return [User.from_model(row) for row in rows if row is not None]
+
+
+@strawberry.input
+class CreateCampaignInput:
+    name: str
+    code: str | None = strawberry.field(default=None, description="Generated when omitted.")
+    description: str | None = None
+    stages: list[str] = strawberry.field(description="Approach step names, in order; at least one.")
+    manager_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the creator."
+    )
+    participant_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    auto_assign: bool = False
+    rotation_user_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Participants taking part in automatic assignment; defaults to all "
+        "participants.",
+    )
+    allow_duplicate_opportunities: bool = False
+    registration_wait_minutes: int | None = None
+
+
+@strawberry.input(description="Fields left out stay as they are.")
+class UpdateCampaignInput:
+    id: strawberry.ID
+    name: str | None = UNSET
+    description: str | None = UNSET
+    manager_id: strawberry.ID | None = UNSET
+    participant_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description="Replaces the participant list. Removing a participant hands their open "
+        "opportunities to the rotation when autoAssign is on.",
+    )
+    auto_assign: bool | None = UNSET
+    rotation_user_ids: list[strawberry.ID] | None = UNSET
+    allow_duplicate_opportunities: bool | None = UNSET
+    registration_wait_minutes: int | None = UNSET
+
+
+@strawberry.input
+class AddStageInput:
+    campaign_id: strawberry.ID
+    name: str
+    probability: int | None = None
+    position: int | None = strawberry.field(default=None, description="Appended last when omitted.")
+
+
+@strawberry.input
+class UpdateStageInput:
+    id: strawberry.ID
+    name: str | None = UNSET
+    probability: int | None = UNSET
+    position: int | None = UNSET
+
+
+@strawberry.input
+class RemoveStageInput:
+    id: strawberry.ID
+    move_opportunities_to_stage_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Where its opportunities go; required when it holds any."
+    )
+
+
+@strawberry.type
+class CampaignQuery:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Campaigns the viewer may see: managed, taken part in, or all with VIEW_ALL.",
+    )
+    async def campaigns(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Campaign]:
+        page = await campaigns.list_campaigns(
+            info.context.require_viewer(), search, PageArgs(first, after, last, before)
+        )
+        return Connection.of(page, Campaign.from_model)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def campaign(self, info: Info[Context, None], id: strawberry.ID) -> Campaign | None:
+        return Campaign.from_model(await campaigns.get_visible_campaign(info.context, id))
+
+
+@strawberry.type
+class CampaignMutation:
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanCreateCampaign])
+    async def create_campaign(
+        self, info: Info[Context, None], input: CreateCampaignInput
+    ) -> Campaign:
+        campaign = await campaigns.create_campaign(
+            info.context.require_viewer(),
+            name=input.name,
+            code=input.code,
+            description=input.description,
+            stages=input.stages,
+            manager_id=input.manager_id,
+            participant_ids=input.participant_ids,
+            auto_assign=input.auto_assign,
+            rotation_user_ids=input.rotation_user_ids,
+            allow_duplicate_opportunities=input.allow_duplicate_opportunities,
+            registration_wait_minutes=input.registration_wait_minutes,
+        )
+        return Campaign.from_model(campaign)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
+    async def update_campaign(self, input: UpdateCampaignInput) -> Campaign:
+        campaign = await campaigns.update_campaign(
+            decode_id(input.id, "Campaign"),
+            name=input.name,
+            description=input.description,
+            manager_id=input.manager_id,
+            participant_ids=input.participant_ids,
+            auto_assign=input.auto_assign,
+            rotation_user_ids=input.rotation_user_ids,
+            allow_duplicate_opportunities=input.allow_duplicate_opportunities,
+            registration_wait_minutes=input.registration_wait_minutes,
+        )
+        return Campaign.from_model(campaign)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
+    async def add_stage(self, input: AddStageInput) -> Stage:
+        stage = await stages.add_stage(
+            decode_id(input.campaign_id, "Campaign"),
+            name=input.name,
+            probability=input.probability,
+            position=input.position,
+        )
+        return Stage.from_model(stage)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
+    async def update_stage(self, input: UpdateStageInput) -> Stage:
+        stage = await stages.update_stage(
+            decode_id(input.id, "Stage"),
+            name=input.name,
+            probability=input.probability,
+            position=input.position,
+        )
+        return Stage.from_model(stage)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
+    async def remove_stage(self, info: Info[Context, None], input: RemoveStageInput) -> Campaign:
+        campaign = await stages.remove_stage(
+            decode_id(input.id, "Stage"),
+            info.context.require_viewer(),
+            input.move_opportunities_to_stage_id,
+        )
+        return Campaign.from_model(campaign)

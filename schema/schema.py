@@ -1,0 +1,46 @@
+"""The Schema object: every domain's queries and mutations, with caches and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from schema.campaign import CampaignMutation, CampaignQuery
+from schema.customer import CustomerMutation, CustomerQuery
+from schema.errors import ErrorCodes, log_unexpected
+from schema.node import NodeQuery
+from schema.user import UserMutation, UserQuery
+
+Query = merge_types("Query", (NodeQuery, UserQuery, CampaignQuery, CustomerQuery))
+Mutation = merge_types("Mutation", (UserMutation, CustomerMutation, CampaignMutation))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (guards, bad input) are answers, not incidents: log the rest.
+        log_unexpected(errors)
+
+
+def build_schema(**options: Any) -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            # Factories: a fresh extension per operation; the LRU caches are module-wide.
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            ErrorCodes,
+        ],
+        **options,
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

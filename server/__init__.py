@@ -1,0 +1,1 @@
+"""ASGI app, settings, auth and CLI."""

@@ -1,0 +1,76 @@
+"""The ASGI app: GraphQL over HTTP, health probes, and one lifespan for shared resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from models.database import close_database, open_database
+from realtime.transport import create_broadcast, redis_answers
+from resolvers.context import Context
+from schema.schema import build_schema
+from server.auth import JwtTokens
+from server.health import database_answers
+from server.settings import Settings
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(),
+            graphql_ide="graphiql" if not settings.is_production else None,
+        )
+        self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
+        viewer = await self.tokens.viewer(request.headers.get("authorization"))
+        return Context(viewer=viewer, tokens=self.tokens, request=request, response=response)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The whole service for `settings` (default: read from the environment)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        await open_database(settings.database_url)
+        broadcast = create_broadcast(settings.redis_url)
+        await broadcast.connect()
+        try:
+            yield {"broadcast": broadcast}
+        finally:
+            await broadcast.disconnect()
+            await close_database()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks = {"database": await database_answers()}
+        if settings.redis_url:
+            checks["redis"] = await redis_answers(settings.redis_url)
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    graphql = GraphQLApp(settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )

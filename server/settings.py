@@ -1,0 +1,123 @@
+"""Settings: read once from the environment into one typed object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_SQLITE_FILE = "funnelgraph.sqlite3"
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says what to set."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    environment: Environment
+    token_ttl_seconds: int
+    allowed_origins: tuple[str, ...]
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from `environ` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        environment = _environment(env.get("FUNNELGRAPH_ENV", ""))
+        database_url = _database_url(env.get("DATABASE_URL", ""))
+        return cls(
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=_secret_key(env.get("SECRET_KEY", ""), environment, database_url),
+            environment=environment,
+            token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
+            allowed_origins=tuple(
+                origin.strip()
+                for origin in env.get("ALLOWED_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
+        )
+
+
+def _environment(raw: str) -> Environment:
+    value = raw.strip().lower() or Environment.DEVELOPMENT.value
+    try:
+        return Environment(value)
+    except ValueError:
+        raise SettingsError(
+            f"FUNNELGRAPH_ENV={raw!r} is not known: set it to 'development' or 'production'"
+        ) from None
+
+
+def _database_url(raw: str) -> str:
+    url = raw.strip() or f"sqlite://{Path.cwd() / DEFAULT_SQLITE_FILE}"
+    scheme = url.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres", "asyncpg"):
+        # Tortoise names PostgreSQL "postgres"; accept the spelling libpq users write.
+        return "postgres://" + url.split("://", 1)[1]
+    if scheme == "sqlite":
+        return url
+    raise SettingsError(
+        f"DATABASE_URL scheme {scheme!r} is not supported: use postgres://... or sqlite://PATH"
+    )
+
+
+def _secret_key(raw: str, environment: Environment, database_url: str) -> str:
+    key = raw.strip()
+    if environment is Environment.PRODUCTION:
+        if len(key) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random characters "
+                "in production (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return key
+    return key or _development_key(database_url)
+
+
+def _development_key(database_url: str) -> str:
+    """A random key kept beside the SQLite file, so tokens survive a restart."""
+    if database_url.startswith("sqlite://") and database_url != "sqlite://:memory:":
+        path = Path(database_url.removeprefix("sqlite://") + ".secret")
+    else:
+        path = Path.cwd() / ".funnelgraph.secret"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value

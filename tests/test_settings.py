@@ -1,0 +1,83 @@
+"""Settings read from the environment, and start-up refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import Environment, Settings, SettingsError
+
+LONG_KEY = "k" * 40
+
+
+def test_defaults_use_a_sqlite_file_in_the_working_directory(tmp_path, monkeypatch):
+    # given an empty environment
+    monkeypatch.chdir(tmp_path)
+    # when
+    settings = Settings.from_env({})
+    # then
+    assert settings.database_url == f"sqlite://{tmp_path / 'funnelgraph.sqlite3'}"
+    assert settings.redis_url is None
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.token_ttl_seconds > 0
+    assert settings.allowed_origins == ()
+
+
+def test_development_key_is_generated_once_and_kept_beside_the_sqlite_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = Settings.from_env({})
+    second = Settings.from_env({})
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key
+    assert (tmp_path / "funnelgraph.sqlite3.secret").read_text() == first.secret_key
+
+
+@pytest.mark.parametrize("key", ["", "too-short"])
+def test_production_refuses_a_missing_or_short_secret_key(key):
+    with pytest.raises(SettingsError, match="SECRET_KEY must be set to at least 32"):
+        Settings.from_env({"FUNNELGRAPH_ENV": "production", "SECRET_KEY": key})
+
+
+def test_production_accepts_a_long_secret_key():
+    settings = Settings.from_env(
+        {"FUNNELGRAPH_ENV": "production", "SECRET_KEY": LONG_KEY, "DATABASE_URL": "sqlite://x"}
+    )
+    assert settings.is_production and settings.secret_key == LONG_KEY
+
+
+def test_postgresql_scheme_is_accepted_and_normalised():
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://app@db:5432/crm", "SECRET_KEY": LONG_KEY}
+    )
+    assert settings.database_url == "postgres://app@db:5432/crm"
+    assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL scheme 'mysql'"),
+        ({"FUNNELGRAPH_ENV": "staging"}, "FUNNELGRAPH_ENV='staging'"),
+        ({"TOKEN_TTL_SECONDS": "soon"}, "TOKEN_TTL_SECONDS='soon'"),
+        ({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS must be positive"),
+    ],
+)
+def test_malformed_settings_are_refused_with_a_message_naming_them(environ, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({"SECRET_KEY": LONG_KEY, **environ})
+
+
+def test_all_settings_are_read(tmp_path: Path):
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite://{tmp_path / 'x.db'}",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "SECRET_KEY": LONG_KEY,
+            "TOKEN_TTL_SECONDS": "600",
+            "ALLOWED_ORIGINS": "https://a.example, https://b.example",
+        }
+    )
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.token_ttl_seconds == 600
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")

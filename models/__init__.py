@@ -1,7 +1,9 @@
 """Tortoise ORM models and their migrations."""
 
+from models.activity import Communication, CommunicationKind, Order, Task
 from models.campaign import Campaign, CampaignMember
 from models.customer import Customer
+from models.notification import Notification, NotificationKind
 from models.opportunity import Opportunity, OpportunityResult, OpportunitySource, StageChange
 from models.permission import Permission
 from models.stage import Stage
@@ -9,13 +11,19 @@ from models.user import User
 
 __all__ = [
     "Campaign",
+    "Communication",
+    "CommunicationKind",
     "CampaignMember",
     "Customer",
+    "Notification",
+    "NotificationKind",
     "Opportunity",
     "OpportunityResult",
     "OpportunitySource",
+    "Order",
     "Permission",
     "Stage",
     "StageChange",
+    "Task",
     "User",
 ]

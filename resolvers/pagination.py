@@ -1,14 +1,17 @@
-"""Keyset pagination for Relay connections, ordered by primary key."""
+"""Keyset pagination for Relay connections: stable under inserts, one query a page."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 
+from tortoise.expressions import Q
+from tortoise.fields import DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -18,6 +21,7 @@ M = TypeVar("M", bound=Model)
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+BY_ID = ("id",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,45 +53,79 @@ class Page(Generic[M]):
     count: Callable[[], Awaitable[int]]
 
 
-def encode_cursor(*key: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+def encode_cursor(values: Sequence[object]) -> str:
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str, argument: str) -> list[object]:
+def decode_cursor(cursor: str, argument: str, width: int) -> list[object]:
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
     except (ValueError, UnicodeError, binascii.Error):
-        key = None
-    if not isinstance(key, list) or not key:
-        raise BadUserInput(f"'{argument}' is not a cursor this API gave out", argument=argument)
-    return key
-
-
-def _pk_of(cursor: str, argument: str) -> int:
-    key = decode_cursor(cursor, argument)
-    # Bounded like the id column: a forged huge number would fail in the database.
-    pk = key[0]
-    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 <= pk < 2**31:
+        values = None
+    if not isinstance(values, list) or len(values) != width:
         raise BadUserInput(f"'{argument}' is not a cursor of this list", argument=argument)
-    return pk
+    return values
 
 
-async def paginate(query: QuerySet[M], args: PageArgs) -> Page[M]:
-    """One page of `query` in primary-key order, with a lazy total count."""
+def cursor_of(item: Model, order: Sequence[str]) -> str:
+    return encode_cursor([getattr(item, key.lstrip("-")) for key in order])
+
+
+def beyond(
+    model: type[Model], cursor: str, argument: str, order: Sequence[str], *, forward: bool
+) -> Q:
+    """Rows strictly after (forward) or before the cursor's position in `order`."""
+    values = [
+        _typed(model, key.lstrip("-"), value, argument)
+        for key, value in zip(order, decode_cursor(cursor, argument, len(order)), strict=True)
+    ]
+    condition: Q | None = None
+    for index, key in enumerate(order):
+        name = key.lstrip("-")
+        ascending = not key.startswith("-")
+        operator = "gt" if ascending == forward else "lt"
+        step = Q(**{f"{name}__{operator}": cast(Any, values[index])})
+        for earlier, earlier_value in zip(order[:index], values[:index], strict=True):
+            step &= Q(**{earlier.lstrip("-"): cast(Any, earlier_value)})
+        condition = step if condition is None else condition | step
+    assert condition is not None
+    return condition
+
+
+def _typed(model: type[Model], name: str, value: object, argument: str) -> object:
+    field = model._meta.fields_map[name]
+    try:
+        if isinstance(field, DatetimeField) and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        bounds = field.constraints
+        in_range = not isinstance(value, int) or (
+            bounds.get("ge", -(2**63)) <= value <= bounds.get("le", 2**63 - 1)
+        )
+        if isinstance(value, field.field_type) and not isinstance(value, bool) and in_range:
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise BadUserInput(f"'{argument}' is not a cursor of this list", argument=argument)
+
+
+async def paginate(query: QuerySet[M], args: PageArgs, order: Sequence[str] = BY_ID) -> Page[M]:
+    """One page of `query` in `order` (unique, ending in id), with a lazy total count."""
     first, last = args.limits()
     window = query
     if args.after is not None:
-        window = window.filter(id__gt=_pk_of(args.after, "after"))
+        window = window.filter(beyond(query.model, args.after, "after", order, forward=True))
     if args.before is not None:
-        window = window.filter(id__lt=_pk_of(args.before, "before"))
+        window = window.filter(beyond(query.model, args.before, "before", order, forward=False))
     if last is not None and first is None:
-        rows = list(await window.order_by("-id").limit(last + 1))
+        reverse = [key[1:] if key.startswith("-") else f"-{key}" for key in order]
+        rows = list(await window.order_by(*reverse).limit(last + 1))
         has_previous = len(rows) > last
         items = list(reversed(rows[:last]))
         has_next = args.before is not None
     else:
         assert first is not None
-        rows = list(await window.order_by("id").limit(first + 1))
+        rows = list(await window.order_by(*order).limit(first + 1))
         has_next = len(rows) > first
         items = rows[:first]
         if last is not None:
@@ -95,7 +133,7 @@ async def paginate(query: QuerySet[M], args: PageArgs) -> Page[M]:
         has_previous = args.after is not None
     return Page(
         items=items,
-        cursors=[encode_cursor(item.pk) for item in items],
+        cursors=[cursor_of(item, order) for item in items],
         has_next=has_next,
         has_previous=has_previous,
         count=query.count,

@@ -11,9 +11,9 @@ from models.user import User
 
 __all__ = [
     "Campaign",
+    "CampaignMember",
     "Communication",
     "CommunicationKind",
-    "CampaignMember",
     "Customer",
     "Notification",
     "NotificationKind",

@@ -49,11 +49,11 @@ class Opportunity(Model):
     )
     owner_id: int | None
     name = fields.CharField(max_length=200)
-    probability = fields.IntField(default=0)
+    probability: int = fields.IntField(default=0)
     amount = fields.DecimalField(max_digits=16, decimal_places=2, null=True)
     source = fields.CharEnumField(OpportunitySource, default=OpportunitySource.COMPANY_DATA)
     result = fields.CharEnumField(OpportunityResult, default=OpportunityResult.OPEN)
-    failure_reason = fields.TextField(null=True)
+    failure_reason: str | None = fields.TextField(null=True)
     # A fractional index compared as bytes (COLLATE "C" on PostgreSQL).
     rank = fields.CharField(max_length=255)
     version = fields.IntField(default=1)

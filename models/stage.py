@@ -16,7 +16,7 @@ class Stage(Model):
     campaign_id: int
     name = fields.CharField(max_length=200)
     position = fields.IntField()
-    probability = fields.IntField(null=True)
+    probability: int | None = fields.IntField(null=True)
 
     class Meta:
         table = "stage"

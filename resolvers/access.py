@@ -5,8 +5,10 @@ from __future__ import annotations
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from models import Campaign, CampaignMember, Permission, User
+from models import Campaign, CampaignMember, Opportunity, Permission, User
 from resolvers.context import Context
+from resolvers.errors import not_found
+from resolvers.ids import decode_id
 
 
 def visible_campaigns(viewer: User) -> QuerySet[Campaign]:
@@ -30,3 +32,38 @@ async def can_see_campaign(context: Context, campaign: Campaign) -> bool:
 async def is_participant(context: Context, campaign: Campaign, user_id: int) -> bool:
     members = await context.loaders.members_by_campaign.load(campaign.pk)
     return any(member.user_id == user_id for member in members)
+
+
+async def can_see_cards(context: Context, campaign: Campaign) -> bool:
+    """Cards need OPPORTUNITY_ACCESS on top of seeing their campaign."""
+    return context.viewer_can(Permission.OPPORTUNITY_ACCESS) and await can_see_campaign(
+        context, campaign
+    )
+
+
+def card_campaigns(viewer: User) -> QuerySet[Campaign] | None:
+    """The campaigns whose cards the viewer may see (None: no card at all)."""
+    if not viewer.can(Permission.OPPORTUNITY_ACCESS):
+        return None
+    return visible_campaigns(viewer)
+
+
+async def member_ids(context: Context, campaign: Campaign) -> list[int]:
+    """The manager and the participants: who may own the campaign's cards."""
+    members = await context.loaders.members_by_campaign.load(campaign.pk)
+    return [campaign.manager_id, *(member.user_id for member in members)]
+
+
+async def visible_card(context: Context, global_id: str) -> Opportunity:
+    """The opportunity, or NOT_FOUND when it is missing or hidden from the viewer."""
+    card = await context.loaders.opportunity_by_id.load(decode_id(global_id, "Opportunity"))
+    campaign = None if card is None else await context.loaders.campaign_by_id.load(card.campaign_id)
+    if card is None or campaign is None or not await can_see_cards(context, campaign):
+        raise not_found("Opportunity", global_id)
+    return card
+
+
+async def card_campaign(context: Context, card: Opportunity) -> Campaign:
+    campaign = await context.loaders.campaign_by_id.load(card.campaign_id)
+    assert campaign is not None, "a card's campaign is deleted with it (CASCADE)"
+    return campaign

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from models import Campaign, CampaignMember, Stage, User
 from resolvers.access import can_see_campaign, visible_campaigns
+from resolvers.assignment import hand_over
 from resolvers.context import Context
 from resolvers.customers import user_pk
 from resolvers.errors import BadUserInput, not_found
@@ -86,6 +87,7 @@ async def create_campaign(
 
 async def update_campaign(
     campaign_pk: int,
+    actor: User,
     *,
     name: str | UnsetType | None = UNSET,
     description: str | UnsetType | None = UNSET,
@@ -126,7 +128,10 @@ async def update_campaign(
             if kept_rotation is not None
             else await _kept_rotation(campaign, participants)
         )
+        leaving = set(await _current_participants(campaign)) - set(participants)
         await _write_members(campaign, participants, rotation)
+        if leaving and campaign.auto_assign:
+            await hand_over(campaign, leaving, actor)
     return campaign
 
 

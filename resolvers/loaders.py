@@ -18,9 +18,14 @@ from models import (
     Customer,
     Opportunity,
     OpportunityResult,
+    Order,
     Stage,
+    StageChange,
+    Task,
     User,
 )
+from resolvers.columns import column_pages
+from resolvers.pagination import Page, PageArgs
 
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
@@ -92,6 +97,39 @@ class Loaders:
         self.contact_visible_by_customer: DataLoader[int, bool] = DataLoader(
             load_fn=self._contact_visible
         )
+        self.opportunity_by_id = by_id(Opportunity)
+        self.task_by_id = by_id(Task)
+        self.order_by_id = by_id(Order)
+        self.orders_by_opportunity = grouped(
+            lambda ids: Order.filter(opportunity_id__in=ids).order_by("id"),
+            lambda order: order.opportunity_id,
+        )
+        self.tasks_by_opportunity = grouped(
+            lambda ids: Task.filter(opportunity_id__in=ids).order_by("id"),
+            lambda task: task.opportunity_id,
+        )
+        self.stage_changes_by_opportunity = grouped(
+            lambda ids: StageChange.filter(opportunity_id__in=ids).order_by("at", "id"),
+            lambda change: change.opportunity_id,
+        )
+        self.column_by_stage: DataLoader[tuple[int, PageArgs], Page[Opportunity]] = DataLoader(
+            load_fn=self._columns
+        )
+
+    async def _columns(self, keys: list[tuple[int, PageArgs]]) -> list[Page[Opportunity]]:
+        """Pages of many columns: one query per distinct page arguments (usually one)."""
+        stage_ids_by_args: dict[PageArgs, list[int]] = defaultdict(list)
+        for stage_id, args in keys:
+            stage_ids_by_args[args].append(stage_id)
+        pages: dict[tuple[int, PageArgs], Page[Opportunity]] = {}
+        for args, stage_ids in stage_ids_by_args.items():
+            totals = await self.stage_totals_by_stage.load_many(stage_ids)
+            counts = {pk: total.count for pk, total in zip(stage_ids, totals, strict=True)}
+            for stage_id, page in zip(
+                stage_ids, await column_pages(stage_ids, args, counts), strict=True
+            ):
+                pages[(stage_id, args)] = page
+        return [pages[key] for key in keys]
 
     async def _contact_visible(self, customer_ids: list[int]) -> list[bool]:
         """Whether the viewer holds or manages an opportunity of each customer."""

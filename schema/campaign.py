@@ -4,20 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import UNSET
 from strawberry.types import Info
 
+import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
+from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaigns, stages
+from resolvers import campaigns, opportunity_reads, stages
 from resolvers.context import Context
 from resolvers.ids import decode_id, encode_id
+from resolvers.loaders import StageTotals
 from resolvers.pagination import PageArgs
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.relay import Connection, Node
 from schema.user import User, load_user
+
+if TYPE_CHECKING:
+    from schema.opportunity import Opportunity
+
+LazyOpportunity = Annotated["Opportunity", strawberry.lazy("schema.opportunity")]
+
+
+def _sees_cards(info: Info[Context, None]) -> bool:
+    """Stages and campaigns reach here only when visible: the permission is what is left."""
+    return info.context.viewer_can(Permission.OPPORTUNITY_ACCESS)
 
 
 @strawberry.type(description="An approach step of a campaign: one column of its Kanban board.")
@@ -30,19 +44,37 @@ class Stage(Node):
         description="Default probability (percent) for opportunities that enter this step, if set."
     )
 
+    @strawberry.field(
+        description="Open and closed opportunities in this step, in board order (by rank)."
+    )
+    async def opportunities(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[LazyOpportunity]:
+        from schema.opportunity import Opportunity
+
+        if not _sees_cards(info):
+            return Connection.empty()
+        page = await info.context.loaders.column_by_stage.load((self.pk, PageArgs(first, after)))
+        return Connection.of(page, Opportunity.from_model)
+
     @strawberry.field
     async def opportunity_count(self, info: Info[Context, None]) -> int:
-        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).count
+        return (await self._totals(info)).count
 
     @strawberry.field(description="Sum of amount over the opportunities in this step.")
     async def total_amount(self, info: Info[Context, None]) -> Decimal:
-        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).total_amount
+        return (await self._totals(info)).total_amount
 
     @strawberry.field(
         description="Sum of amount x probability / 100 over the open opportunities in this step."
     )
     async def weighted_amount(self, info: Info[Context, None]) -> Decimal:
-        return (await info.context.loaders.stage_totals_by_stage.load(self.pk)).weighted_amount
+        return (await self._totals(info)).weighted_amount
+
+    async def _totals(self, info: Info[Context, None]) -> StageTotals:
+        if not _sees_cards(info):
+            return StageTotals()
+        return await info.context.loaders.stage_totals_by_stage.load(self.pk)
 
     @classmethod
     def from_model(cls, stage: StageModel) -> Stage:
@@ -99,6 +131,33 @@ class Campaign(Node):
     async def stages(self, info: Info[Context, None]) -> list[Stage]:
         rows = await info.context.loaders.stages_by_campaign.load(self.pk)
         return [Stage.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def opportunities(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        stage_id: strawberry.ID | None = None,
+        owner_id: strawberry.ID | None = None,
+        result: OpportunityResult | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LazyOpportunity]:
+        from schema.opportunity import Opportunity
+
+        if not _sees_cards(info):
+            return Connection.empty()
+        campaign = await info.context.loaders.campaign_by_id.load(self.pk)
+        assert campaign is not None
+        page = await opportunity_reads.opportunities_of_campaign(
+            campaign,
+            PageArgs(first, after, last, before),
+            stage_id=stage_id,
+            owner_id=owner_id,
+            result=result,
+        )
+        return Connection.of(page, Opportunity.from_model)
 
     @classmethod
     def from_model(cls, campaign: CampaignModel) -> Campaign:
@@ -229,9 +288,12 @@ class CampaignMutation:
         return Campaign.from_model(campaign)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
-    async def update_campaign(self, input: UpdateCampaignInput) -> Campaign:
+    async def update_campaign(
+        self, info: Info[Context, None], input: UpdateCampaignInput
+    ) -> Campaign:
         campaign = await campaigns.update_campaign(
             decode_id(input.id, "Campaign"),
+            info.context.require_viewer(),
             name=input.name,
             description=input.description,
             manager_id=input.manager_id,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from models import Customer as CustomerModel
-from resolvers import customers
+from resolvers import customers, opportunity_reads
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_id, encode_id
@@ -14,6 +16,12 @@ from resolvers.pagination import PageArgs
 from schema.guards import CanSeeContactDetails, IsAuthenticated
 from schema.relay import Connection, Node
 from schema.user import User, load_user
+
+if TYPE_CHECKING:
+    from schema.opportunity import Communication, Opportunity
+
+LazyOpportunity = Annotated["Opportunity", strawberry.lazy("schema.opportunity")]
+LazyCommunication = Annotated["Communication", strawberry.lazy("schema.opportunity")]
 
 CONTACT_GUARD_HELP = (
     "Guarded contact field: visible to the customer's owner, to the owner of one of the "
@@ -41,6 +49,31 @@ class Customer(Node):
     @strawberry.field(permission_classes=[CanSeeContactDetails], description="Guarded like phone.")
     def email(self) -> str | None:
         return self.stored_email
+
+    @strawberry.field(description="Only the opportunities the viewer may see.")
+    async def opportunities(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[LazyOpportunity]:
+        from schema.opportunity import Opportunity
+
+        page = await opportunity_reads.opportunities_of_customer(
+            info.context.require_viewer(), self.pk, PageArgs(first, after)
+        )
+        return Connection.of(page, Opportunity.from_model)
+
+    @strawberry.field(
+        description="Every communication with this customer, across all of its opportunities, "
+        "newest first."
+    )
+    async def communications(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[LazyCommunication]:
+        from schema.opportunity import Communication
+
+        page = await opportunity_reads.communications_of_customer(
+            info.context.require_viewer(), self.pk, PageArgs(first, after)
+        )
+        return Connection.of(page, Communication.from_model)
 
     @classmethod
     def from_model(cls, customer: CustomerModel) -> Customer:

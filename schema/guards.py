@@ -8,11 +8,11 @@ from graphql import GraphQLError
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from models import Campaign, Permission
-from resolvers.access import can_see_campaign
+from models import Campaign, Opportunity, Permission, User
+from resolvers.access import can_see_campaign, card_campaign, is_participant, visible_card
 from resolvers.context import Context
 from resolvers.errors import Forbidden, Unauthenticated, not_found
-from resolvers.ids import decode_any
+from resolvers.ids import decode_any, decode_id, encode_id
 
 
 class IsAuthenticated(BasePermission):
@@ -84,7 +84,11 @@ class CanEditCampaign(_ForbiddenGuard):
 
 async def campaign_of_input(context: Context, data: Any) -> Campaign:
     """The visible campaign an input names through campaignId, or id (campaign or stage)."""
-    global_id = getattr(data, "campaign_id", None) or data.id
+    return await visible_campaign(context, str(getattr(data, "campaign_id", None) or data.id))
+
+
+async def visible_campaign(context: Context, global_id: str) -> Campaign:
+    """The visible campaign of a Campaign or Stage ID; NOT_FOUND otherwise."""
     decoded = decode_any(global_id)
     campaign = None
     if decoded is not None and decoded[0] == "Campaign":
@@ -97,3 +101,115 @@ async def campaign_of_input(context: Context, data: Any) -> Campaign:
         kind = decoded[0] if decoded is not None else "Campaign"
         raise not_found(kind, global_id)
     return campaign
+
+
+def _card_id(kwargs: dict[str, Any]) -> str:
+    data = kwargs.get("input")
+    if data is None:
+        return str(kwargs["id"])
+    return str(getattr(data, "opportunity_id", None) or data.id)
+
+
+class _CardGuard(_ForbiddenGuard):
+    """Finds the visible card the field names (NOT_FOUND otherwise), then decides."""
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        context = info.context
+        card = await visible_card(context, _card_id(kwargs))
+        campaign = await card_campaign(context, card)
+        return await self.allows(context, context.require_viewer(), card, campaign)
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        raise NotImplementedError
+
+
+class CanEditOpportunity(_CardGuard):
+    message = "changing an opportunity needs OPPORTUNITY_EDIT and its owner, manager or VIEW_ALL"
+    permission = Permission.OPPORTUNITY_EDIT
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        return viewer.can(self.permission) and bool(
+            card.owner_id == viewer.pk
+            or campaign.manager_id == viewer.pk
+            or viewer.can(Permission.VIEW_ALL)
+        )
+
+
+class CanDeleteOpportunity(CanEditOpportunity):
+    message = "deleting an opportunity needs OPPORTUNITY_DELETE and its owner, manager or VIEW_ALL"
+    permission = Permission.OPPORTUNITY_DELETE
+
+
+class CanAssignOpportunity(_CardGuard):
+    message = "assigning needs OPPORTUNITY_EDIT and the campaign's manager or VIEW_ALL"
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        return viewer.can(Permission.OPPORTUNITY_EDIT) and (
+            campaign.manager_id == viewer.pk or viewer.can(Permission.VIEW_ALL)
+        )
+
+
+class CanClaimOpportunity(_CardGuard):
+    message = "only a participant of the campaign may claim its opportunities"
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        return await is_participant(context, campaign, viewer.pk)
+
+
+class CanReopenOpportunity(_CardGuard):
+    message = "only the campaign's manager may reopen an opportunity"
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        return bool(campaign.manager_id == viewer.pk)
+
+
+class CanCreateOpportunity(_ForbiddenGuard):
+    message = "adding opportunities needs OPPORTUNITY_CREATE"
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        await campaign_of_input(info.context, kwargs["input"])
+        return info.context.viewer_can(Permission.OPPORTUNITY_CREATE)
+
+
+class CanCopyOpportunity(_CardGuard):
+    message = "copying an opportunity needs OPPORTUNITY_CREATE"
+
+    async def allows(
+        self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
+    ) -> bool:
+        return viewer.can(Permission.OPPORTUNITY_CREATE)
+
+
+class CanCopyIntoCampaign(_ForbiddenGuard):
+    message = "copying an opportunity needs OPPORTUNITY_CREATE"
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        await visible_campaign(info.context, str(kwargs["input"].campaign_id))
+        return True
+
+
+class CanCompleteTask(_ForbiddenGuard):
+    message = "completing a task needs its assignee, or the right to change its opportunity"
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        context = info.context
+        task = await context.loaders.task_by_id.load(decode_id(str(kwargs["id"]), "Task"))
+        if task is None:
+            raise not_found("Task", str(kwargs["id"]))
+        card = await visible_card(context, encode_id("Opportunity", task.opportunity_id))
+        viewer = context.require_viewer()
+        if task.assignee_id == viewer.pk:
+            return True
+        return await CanEditOpportunity().allows(
+            context, viewer, card, await card_campaign(context, card)
+        )

@@ -7,13 +7,18 @@ from collections.abc import Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
+from models import Communication, Notification
 from resolvers import campaigns
+from resolvers.access import visible_card
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_any, encode_id
 from schema.campaign import Campaign, Stage
 from schema.customer import Customer, load_customer
 from schema.guards import IsAuthenticated
+from schema.notification import Notification as NotificationType
+from schema.opportunity import Communication as CommunicationType
+from schema.opportunity import Opportunity, Order, Task, related_card
 from schema.relay import Node
 from schema.user import load_user
 
@@ -37,11 +42,44 @@ async def _customer(info: Info[Context, None], pk: int) -> Customer | None:
     return await load_customer(info, pk)
 
 
+async def _opportunity(info: Info[Context, None], pk: int) -> Node | None:
+    return Opportunity.from_model(await visible_card(info.context, encode_id("Opportunity", pk)))
+
+
+async def _order(info: Info[Context, None], pk: int) -> Node | None:
+    order = await info.context.loaders.order_by_id.load(pk)
+    card = await related_card(info, order.opportunity_id if order else None)
+    return Order.from_model(order) if order and card else None
+
+
+async def _task(info: Info[Context, None], pk: int) -> Node | None:
+    task = await info.context.loaders.task_by_id.load(pk)
+    card = await related_card(info, task.opportunity_id if task else None)
+    return Task.from_model(task) if task and card else None
+
+
+async def _communication(info: Info[Context, None], pk: int) -> Node | None:
+    row = await Communication.get_or_none(id=pk)
+    if row is None or (row.opportunity_id and not await related_card(info, row.opportunity_id)):
+        return None
+    return CommunicationType.from_model(row)
+
+
+async def _notification(info: Info[Context, None], pk: int) -> Node | None:
+    row = await Notification.get_or_none(id=pk, recipient_id=info.context.require_viewer().pk)
+    return None if row is None else NotificationType.from_model(row)
+
+
 FINDERS: dict[str, Finder] = {
     "User": load_user,
     "Customer": _customer,
     "Campaign": _campaign,
     "Stage": _stage,
+    "Opportunity": _opportunity,
+    "Order": _order,
+    "Task": _task,
+    "Communication": _communication,
+    "Notification": _notification,
 }
 
 

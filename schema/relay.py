@@ -45,6 +45,19 @@ class Connection(Generic[T]):
         return await self.count()
 
     @classmethod
+    def empty(cls) -> Connection[T]:
+        async def zero() -> int:
+            return 0
+
+        return cls(
+            edges=[],
+            page_info=PageInfo(
+                has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
+            ),
+            count=zero,
+        )
+
+    @classmethod
     def of(cls, page: Page[M], convert: Callable[[M], T]) -> Connection[T]:
         return cls(
             edges=[

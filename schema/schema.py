@@ -14,10 +14,18 @@ from schema.campaign import CampaignMutation, CampaignQuery
 from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import ErrorCodes, log_unexpected
 from schema.node import NodeQuery
+from schema.notification import NotificationMutation, NotificationQuery
+from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
 from schema.user import UserMutation, UserQuery
 
-Query = merge_types("Query", (NodeQuery, UserQuery, CampaignQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (UserMutation, CustomerMutation, CampaignMutation))
+Query = merge_types(
+    "Query",
+    (NodeQuery, UserQuery, CampaignQuery, OpportunityQuery, CustomerQuery, NotificationQuery),
+)
+Mutation = merge_types(
+    "Mutation",
+    (UserMutation, CustomerMutation, CampaignMutation, OpportunityMutation, NotificationMutation),
+)
 
 
 class Schema(strawberry.Schema):

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+import schema.enums  # noqa: F401  (publishes Permission)
 from models import Permission as PermissionModel
 from models import User as UserModel
 from resolvers import users
@@ -15,11 +16,6 @@ from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.guards import CanAdministerUsers, IsAuthenticated, IsSelfOrUserAdmin
 from schema.relay import Connection, Node
-
-Permission = strawberry.enum(
-    PermissionModel,
-    description="Function permissions, granted per user. Names follow the domain they guard.",
-)
 
 
 @strawberry.type
@@ -37,7 +33,7 @@ class User(Node):
         return self.stored_email
 
     @strawberry.field(permission_classes=[IsSelfOrUserAdmin], description="Guarded like email.")
-    def permissions(self) -> list[Permission] | None:  # type: ignore[valid-type]
+    def permissions(self) -> list[PermissionModel] | None:
         return [PermissionModel(name) for name in self.stored_permissions]
 
     @classmethod
@@ -73,7 +69,7 @@ class CreateUserInput:
     name: str
     email: str
     password: str
-    permissions: list[Permission] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    permissions: list[PermissionModel] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

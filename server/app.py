@@ -18,6 +18,7 @@ from realtime.transport import create_broadcast, redis_answers
 from resolvers.context import Context
 from schema.schema import build_schema
 from server.auth import JwtTokens
+from server.background import registration_watch
 from server.health import database_answers
 from server.settings import Settings
 
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         broadcast = create_broadcast(settings.redis_url)
         await broadcast.connect()
         try:
-            yield {"broadcast": broadcast}
+            async with registration_watch(settings.registration_check_seconds):
+                yield {"broadcast": broadcast}
         finally:
             await broadcast.disconnect()
             await close_database()

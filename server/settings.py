@@ -30,6 +30,7 @@ class Settings:
     environment: Environment
     token_ttl_seconds: int
     allowed_origins: tuple[str, ...]
+    registration_check_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -51,6 +52,7 @@ class Settings:
             secret_key=_secret_key(env.get("SECRET_KEY", ""), environment, database_url),
             environment=environment,
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
+            registration_check_seconds=_positive_int(env, "REGISTRATION_CHECK_SECONDS", 30),
             allowed_origins=tuple(
                 origin.strip()
                 for origin in env.get("ALLOWED_ORIGINS", "").split(",")

@@ -1,0 +1,67 @@
+"""Communications, tasks and orders recorded on an opportunity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from models import Communication, CommunicationKind, Opportunity, Order, Task, User
+from resolvers.customers import user_pk
+from resolvers.opportunities import check_amount
+from resolvers.validation import clean_optional_text, clean_text
+
+
+async def log_communication(
+    card: Opportunity,
+    author: User,
+    *,
+    kind: CommunicationKind,
+    content: str,
+    occurred_at: datetime | None,
+) -> Communication:
+    """Logged on the card, and so on its customer's communications too."""
+    return await Communication.create(
+        kind=kind,
+        content=clean_text(content, "content", max_length=20_000),
+        occurred_at=occurred_at or datetime.now(UTC),
+        author_id=author.pk,
+        customer_id=card.customer_id,
+        opportunity_id=card.pk,
+    )
+
+
+async def create_task(
+    card: Opportunity, *, title: str, due_at: datetime | None, assignee_id: str | None
+) -> Task:
+    return await Task.create(
+        title=clean_text(title, "title", max_length=500),
+        due_at=due_at,
+        assignee_id=None if assignee_id is None else await user_pk(assignee_id, "assigneeId"),
+        opportunity_id=card.pk,
+    )
+
+
+async def complete_task(task: Task) -> Task:
+    async with in_transaction():
+        task = await Task.select_for_update().get(id=task.pk)
+        if not task.done:
+            task.done = True
+            await task.save()
+    return task
+
+
+async def create_order(
+    card: Opportunity, author: User, *, amount: Decimal, note: str | None
+) -> Order:
+    checked = check_amount(amount)
+    assert checked is not None
+    return await Order.create(
+        amount=checked,
+        note=clean_optional_text(note, "note", max_length=4000),
+        opportunity_id=card.pk,
+        customer_id=card.customer_id,
+        campaign_id=card.campaign_id,
+        created_by_id=author.pk,
+    )

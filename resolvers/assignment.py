@@ -1,0 +1,104 @@
+"""Who owns a card: the rotation's even round robin, assigning and claiming."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from models import (
+    Campaign,
+    CampaignMember,
+    NotificationKind,
+    Opportunity,
+    OpportunityResult,
+    User,
+)
+from resolvers.errors import BadUserInput, Conflict
+from resolvers.notifications import notify
+from resolvers.writes import campaign_write, locked_card
+
+
+async def next_in_rotation(
+    campaign: Campaign, excluding: frozenset[int] = frozenset()
+) -> int | None:
+    """The rotation member with the fewest open cards here; ties go by rotation order."""
+    rotation = [
+        member.user_id
+        for member in await CampaignMember.filter(
+            campaign_id=campaign.pk, rotation_position__isnull=False
+        ).order_by("rotation_position")
+        if member.user_id not in excluding
+    ]
+    if not rotation:
+        return None
+    owners = await Opportunity.filter(
+        campaign_id=campaign.pk, result=OpportunityResult.OPEN, owner_id__in=rotation
+    ).values_list("owner_id", flat=True)
+    load = Counter(cast("list[int]", owners))
+    return min(rotation, key=lambda user_id: load[user_id])
+
+
+def registration_deadline(campaign: Campaign) -> datetime | None:
+    if campaign.registration_wait_minutes is None:
+        return None
+    return datetime.now(UTC) + timedelta(minutes=campaign.registration_wait_minutes)
+
+
+async def set_owner(
+    card: Opportunity, owner_pk: int | None, campaign: Campaign, actor: User | None
+) -> None:
+    """Give the card to `owner_pk` (None: unowned, waiting for a claim) and tell the new owner."""
+    card.owner_id = owner_pk
+    card.registration_deadline = None if owner_pk is not None else registration_deadline(campaign)
+    card.overdue_notified = False
+    card.version += 1
+    await card.save()
+    if owner_pk is not None:
+        await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)
+
+
+async def claim(card: Opportunity, viewer: User) -> Opportunity:
+    """A participant takes an unowned open card; the first claim wins."""
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, None)
+        if card.owner_id is not None:
+            raise Conflict("someone else already owns this opportunity")
+        if card.result != OpportunityResult.OPEN:
+            raise BadUserInput("only an open opportunity can be claimed")
+        await set_owner(card, viewer.pk, campaign, viewer)
+    return card
+
+
+def check_owner_is_member(owner_pk: int, members: list[int], field: str = "ownerId") -> None:
+    if owner_pk not in members:
+        raise BadUserInput(
+            f"{field}: the owner must be the campaign's manager or one of its participants",
+            field=field,
+        )
+
+
+async def hand_over(campaign: Campaign, leaving: set[int], actor: User | None) -> None:
+    """Give the open cards of members who left to the rotation, one by one; stages stay."""
+    cards = await Opportunity.filter(
+        campaign_id=campaign.pk, result=OpportunityResult.OPEN, owner_id__in=list(leaving)
+    ).order_by("id")
+    for card in cards:
+        await set_owner(card, await next_in_rotation(campaign, frozenset(leaving)), campaign, actor)
+
+
+async def assign(
+    card: Opportunity,
+    owner_pk: int | None,
+    members: list[int],
+    actor: User,
+    expected_version: int | None,
+) -> Opportunity:
+    """The manager gives the card to a member, or leaves it unowned."""
+    if owner_pk is not None:
+        check_owner_is_member(owner_pk, members)
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, expected_version)
+        if card.owner_id != owner_pk:
+            await set_owner(card, owner_pk, campaign, actor)
+    return card

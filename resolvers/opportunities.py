@@ -1,0 +1,244 @@
+"""Adding customers to campaigns, changing, copying and deleting their cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from strawberry import UNSET
+from strawberry.types.unset import UnsetType
+
+from models import (
+    Campaign,
+    Customer,
+    NotificationKind,
+    Opportunity,
+    OpportunityResult,
+    OpportunitySource,
+    Stage,
+    StageChange,
+    User,
+)
+from models.ranking import key_between
+from resolvers.access import member_ids
+from resolvers.assignment import check_owner_is_member, next_in_rotation, registration_deadline
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, DuplicateOpportunity, NotFound
+from resolvers.ids import decode_id
+from resolvers.notifications import notify
+from resolvers.validation import check_probability, clean_optional_text, clean_text
+from resolvers.writes import campaign_write, locked_card
+
+MAX_AMOUNT = Decimal("99999999999999.99")
+
+
+class OwnerChoice(StrEnum):
+    SELF = "SELF"
+    NOBODY = "NOBODY"
+    USER = "USER"
+
+
+@dataclass(frozen=True, slots=True)
+class NewCard:
+    customer_id: str
+    name: str | None = None
+    probability: int | None = None
+    stage_id: str | None = None
+    owner: OwnerChoice = OwnerChoice.SELF
+    owner_id: str | None = None
+    source: OpportunitySource = OpportunitySource.COMPANY_DATA
+    amount: Decimal | None = None
+
+
+async def create_opportunity(context: Context, campaign: Campaign, new: NewCard) -> Opportunity:
+    """Put a customer into the campaign, as a card of one of its steps."""
+    viewer = context.require_viewer()
+    customer = await _customer(new.customer_id)
+    members = await member_ids(context, campaign)
+    owner_pk = _chosen_owner(new, viewer, members)
+    async with campaign_write(campaign.pk) as locked:
+        stage = await _stage(locked, new.stage_id)
+        await _check_duplicate(locked, customer)
+        if new.owner is OwnerChoice.NOBODY and locked.auto_assign:
+            owner_pk = await next_in_rotation(locked)
+        card = await _place_new(
+            locked,
+            stage,
+            customer,
+            viewer,
+            name=clean_optional_text(new.name, "name", max_length=200) or customer.name,
+            probability=_probability(new.probability, stage),
+            owner_pk=owner_pk,
+            source=new.source,
+            amount=check_amount(new.amount),
+        )
+        await _notify_added(locked, card, viewer, members)
+    return card
+
+
+async def copy_opportunity(context: Context, source: Opportunity, target: Campaign) -> Opportunity:
+    """A copy in the target campaign's first step, owned as for NOBODY."""
+    viewer = context.require_viewer()
+    customer = await Customer.get(id=source.customer_id)
+    members = await member_ids(context, target)
+    async with campaign_write(target.pk) as locked:
+        if locked.pk == source.campaign_id and not locked.allow_duplicate_opportunities:
+            raise DuplicateOpportunity(
+                "this campaign does not allow duplicate opportunities: copy it to another one"
+            )
+        await _check_duplicate(locked, customer)
+        stage = await _stage(locked, None)
+        card = await _place_new(
+            locked,
+            stage,
+            customer,
+            viewer,
+            name=source.name,
+            probability=_probability(None, stage),
+            owner_pk=await next_in_rotation(locked) if locked.auto_assign else None,
+            source=source.source,
+            amount=source.amount,
+            copied_from_id=source.pk,
+        )
+        await _notify_added(locked, card, viewer, members)
+    return card
+
+
+async def update_opportunity(
+    card: Opportunity,
+    *,
+    expected_version: int | None,
+    name: str | UnsetType | None = UNSET,
+    probability: int | UnsetType | None = UNSET,
+    amount: Decimal | UnsetType | None = UNSET,
+) -> tuple[Opportunity, list[str]]:
+    """Apply the given fields; returns the card and the names of the fields that changed."""
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, expected_version)
+        changes: dict[str, object] = {}
+        if isinstance(name, str):
+            changes["name"] = clean_text(name, "name", max_length=200)
+        if isinstance(probability, int):
+            changes["probability"] = check_probability(probability)
+        if not isinstance(amount, UnsetType):
+            changes["amount"] = check_amount(amount)
+        changed = [field for field, value in changes.items() if getattr(card, field) != value]
+        if changed:
+            for field in changed:
+                setattr(card, field, changes[field])
+            card.version += 1
+            await card.save()
+    return card, changed
+
+
+async def delete_opportunity(card: Opportunity) -> None:
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, None)
+        await card.delete()
+
+
+def check_amount(amount: Decimal | None, field: str = "amount") -> Decimal | None:
+    if amount is not None and not (Decimal(0) <= amount <= MAX_AMOUNT):
+        raise BadUserInput(f"{field} must be between 0 and {MAX_AMOUNT}", field=field)
+    return amount
+
+
+async def _customer(global_id: str) -> Customer:
+    customer = await Customer.get_or_none(id=decode_id(global_id, "Customer"))
+    if customer is None:
+        raise NotFound(f"customerId: customer {global_id!r} was not found", field="customerId")
+    return customer
+
+
+def _chosen_owner(new: NewCard, viewer: User, members: list[int]) -> int | None:
+    if new.owner is OwnerChoice.SELF:
+        return int(viewer.pk)
+    if new.owner is OwnerChoice.NOBODY:
+        return None
+    if new.owner_id is None:
+        raise BadUserInput("ownerId is required when owner is USER", field="ownerId")
+    owner_pk = decode_id(new.owner_id, "User")
+    check_owner_is_member(owner_pk, members)
+    return owner_pk
+
+
+async def _stage(campaign: Campaign, global_id: str | None) -> Stage:
+    if global_id is None:
+        first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
+        assert first is not None, "a campaign always has at least one step"
+        return first
+    stage = await Stage.get_or_none(id=decode_id(global_id, "Stage"))
+    if stage is None or stage.campaign_id != campaign.pk:
+        raise BadUserInput(
+            f"stageId: stage {global_id!r} is not an approach step of this campaign",
+            field="stageId",
+        )
+    return stage
+
+
+def _probability(given: int | None, stage: Stage) -> int:
+    if given is not None:
+        return check_probability(given)
+    return stage.probability if stage.probability is not None else 0
+
+
+async def _check_duplicate(campaign: Campaign, customer: Customer) -> None:
+    if campaign.allow_duplicate_opportunities:
+        return
+    if await Opportunity.exists(
+        campaign_id=campaign.pk, customer_id=customer.pk, result=OpportunityResult.OPEN
+    ):
+        raise DuplicateOpportunity(
+            f"customer {customer.name!r} already has an open opportunity in this campaign",
+        )
+
+
+async def _place_new(
+    campaign: Campaign,
+    stage: Stage,
+    customer: Customer,
+    viewer: User,
+    *,
+    name: str,
+    probability: int,
+    owner_pk: int | None,
+    source: OpportunitySource,
+    amount: Decimal | None,
+    copied_from_id: int | None = None,
+) -> Opportunity:
+    """Insert the card last in its column and record its first placement."""
+    last = await Opportunity.filter(stage_id=stage.pk).order_by("-rank").first()
+    card = await Opportunity.create(
+        campaign_id=campaign.pk,
+        customer_id=customer.pk,
+        stage_id=stage.pk,
+        owner_id=owner_pk,
+        name=name,
+        probability=probability,
+        amount=amount,
+        source=source,
+        rank=key_between(last.rank if last else None, None),
+        registration_deadline=registration_deadline(campaign) if owner_pk is None else None,
+        copied_from_id=copied_from_id,
+        created_by_id=viewer.pk,
+    )
+    await StageChange.create(opportunity_id=card.pk, to_stage_id=stage.pk, actor_id=viewer.pk)
+    return card
+
+
+async def _notify_added(
+    campaign: Campaign, card: Opportunity, actor: User, members: list[int]
+) -> None:
+    """Without automatic assignment every member hears of it; with it, the owner and manager."""
+    if campaign.auto_assign:
+        await notify(
+            NotificationKind.OPPORTUNITY_ADDED,
+            [card.owner_id, campaign.manager_id],
+            actor=actor,
+            card=card,
+        )
+    else:
+        await notify(NotificationKind.OPPORTUNITY_ADDED, members, actor=actor, card=card)
+    if card.owner_id is not None:
+        await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [card.owner_id], actor=actor, card=card)

@@ -1,0 +1,61 @@
+"""Lists of cards and communications, each limited to what the viewer may see."""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q, Subquery
+
+from models import Campaign, Communication, Opportunity, OpportunityResult, User
+from resolvers.access import card_campaigns
+from resolvers.ids import decode_id
+from resolvers.pagination import Page, PageArgs, paginate
+
+NEWEST_FIRST = ("-occurred_at", "-id")
+
+
+async def communications_of_card(card_pk: int, page: PageArgs) -> Page[Communication]:
+    return await paginate(Communication.filter(opportunity_id=card_pk), page, NEWEST_FIRST)
+
+
+async def communications_of_customer(
+    viewer: User, customer_pk: int, page: PageArgs
+) -> Page[Communication]:
+    """Across the customer's opportunities the viewer may see, and those on no card."""
+    query = Communication.filter(customer_id=customer_pk)
+    campaigns = card_campaigns(viewer)
+    if campaigns is None:
+        query = query.filter(opportunity_id__isnull=True)
+    else:
+        seen = Opportunity.filter(campaign_id__in=Subquery(campaigns.values("id"))).values("id")
+        query = query.filter(Q(opportunity_id__isnull=True) | Q(opportunity_id__in=Subquery(seen)))
+    return await paginate(query, page, NEWEST_FIRST)
+
+
+async def opportunities_of_customer(
+    viewer: User, customer_pk: int, page: PageArgs
+) -> Page[Opportunity]:
+    campaigns = card_campaigns(viewer)
+    query = Opportunity.filter(customer_id=customer_pk)
+    query = (
+        query.filter(id__in=[])
+        if campaigns is None
+        else query.filter(campaign_id__in=Subquery(campaigns.values("id")))
+    )
+    return await paginate(query, page)
+
+
+async def opportunities_of_campaign(
+    campaign: Campaign,
+    page: PageArgs,
+    *,
+    stage_id: str | None,
+    owner_id: str | None,
+    result: OpportunityResult | None,
+) -> Page[Opportunity]:
+    query = Opportunity.filter(campaign_id=campaign.pk)
+    if stage_id is not None:
+        query = query.filter(stage_id=decode_id(stage_id, "Stage"))
+    if owner_id is not None:
+        query = query.filter(owner_id=decode_id(owner_id, "User"))
+    if result is not None:
+        query = query.filter(result=result)
+    return await paginate(query, page)

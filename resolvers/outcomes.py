@@ -1,0 +1,82 @@
+"""Closing a card as won (with its order) or lost (with a reason), and reopening it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from models import Opportunity, OpportunityResult, Order, Stage, User
+from resolvers.errors import BadUserInput
+from resolvers.opportunities import check_amount
+from resolvers.validation import clean_optional_text, clean_text
+from resolvers.writes import campaign_write, locked_card
+
+
+async def mark_won(
+    card: Opportunity,
+    actor: User,
+    *,
+    expected_version: int | None,
+    order_amount: Decimal,
+    order_note: str | None,
+) -> tuple[Opportunity, Order]:
+    """WON at 100%, and its order, in one transaction."""
+    amount = check_amount(order_amount, "orderAmount")
+    assert amount is not None
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, expected_version)
+        _check_open(card)
+        card.result = OpportunityResult.WON
+        card.probability = 100
+        card.failure_reason = None
+        await _close(card)
+        order = await Order.create(
+            amount=amount,
+            note=clean_optional_text(order_note, "orderNote", max_length=4000),
+            opportunity_id=card.pk,
+            customer_id=card.customer_id,
+            campaign_id=card.campaign_id,
+            created_by_id=actor.pk,
+        )
+    return card, order
+
+
+async def mark_lost(card: Opportunity, *, expected_version: int | None, reason: str) -> Opportunity:
+    reason = clean_text(reason, "reason", max_length=4000)
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, expected_version)
+        _check_open(card)
+        card.result = OpportunityResult.LOST
+        card.probability = 0
+        card.failure_reason = reason
+        await _close(card)
+    return card
+
+
+async def reopen(card: Opportunity) -> Opportunity:
+    """Back to OPEN, at its step's default probability."""
+    async with campaign_write(card.campaign_id) as campaign:
+        card = await locked_card(campaign, card.pk, None)
+        if card.result == OpportunityResult.OPEN:
+            raise BadUserInput("the opportunity is already open")
+        stage = await Stage.get(id=card.stage_id)
+        card.result = OpportunityResult.OPEN
+        card.failure_reason = None
+        card.closed_at = None
+        card.probability = stage.probability if stage.probability is not None else 0
+        card.version += 1
+        await card.save()
+    return card
+
+
+def _check_open(card: Opportunity) -> None:
+    if card.result != OpportunityResult.OPEN:
+        raise BadUserInput(
+            f"the opportunity is already {card.result.value.lower()}: reopen it first"
+        )
+
+
+async def _close(card: Opportunity) -> None:
+    card.closed_at = datetime.now(UTC)
+    card.version += 1
+    await card.save()

@@ -1,0 +1,41 @@
+"""One write to a campaign's board: a transaction holding the campaign row lock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise.transactions import in_transaction
+
+from models import Campaign, Opportunity
+from resolvers.errors import Conflict, NotFound
+
+
+@asynccontextmanager
+async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
+    """A transaction in which no other writer changes this campaign's cards.
+
+    Locking the campaign row serialises its writers, so a version check, a
+    duplicate check or a rank computed inside stays true until commit.
+    """
+    async with in_transaction():
+        campaign = await Campaign.select_for_update().get_or_none(id=campaign_pk)
+        if campaign is None:
+            raise NotFound("the campaign was deleted meanwhile")
+        yield campaign
+
+
+async def locked_card(
+    campaign: Campaign, card_pk: int, expected_version: int | None
+) -> Opportunity:
+    """The card as committed, refused with CONFLICT when `expected_version` is stale."""
+    card = await Opportunity.get_or_none(id=card_pk, campaign_id=campaign.pk)
+    if card is None:
+        raise NotFound("the opportunity was deleted meanwhile")
+    if expected_version is not None and expected_version != card.version:
+        raise Conflict(
+            f"the opportunity changed meanwhile (version {card.version}, "
+            f"you sent {expected_version}): reload it and retry",
+            currentVersion=card.version,
+        )
+    return card

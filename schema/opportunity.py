@@ -1,0 +1,309 @@
+"""Opportunities (the Kanban cards) and what is recorded on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import schema.enums  # noqa: F401  (publishes the enums used below)
+from models import Communication as CommunicationModel
+from models import CommunicationKind, OpportunityResult, OpportunitySource
+from models import Opportunity as OpportunityModel
+from models import Order as OrderModel
+from models import StageChange as StageChangeModel
+from models import Task as TaskModel
+from resolvers import opportunity_reads
+from resolvers.access import can_see_cards
+from resolvers.context import Context
+from resolvers.ids import encode_id
+from resolvers.pagination import PageArgs
+from schema.customer import Customer, load_customer
+from schema.relay import Connection, Node
+from schema.user import User, load_user
+
+if TYPE_CHECKING:
+    from schema.campaign import Campaign, Stage
+
+LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
+LazyStage = Annotated["Stage", strawberry.lazy("schema.campaign")]
+
+
+async def _stage(info: Info[Context, None], pk: int) -> Stage:
+    from schema.campaign import Stage
+
+    stage = await info.context.loaders.stage_by_id.load(pk)
+    assert stage is not None, "a card's stage cannot be deleted while it holds the card"
+    return Stage.from_model(stage)
+
+
+async def _campaign(info: Info[Context, None], pk: int) -> Campaign:
+    from schema.campaign import Campaign
+
+    campaign = await info.context.loaders.campaign_by_id.load(pk)
+    assert campaign is not None, "a card is deleted with its campaign"
+    return Campaign.from_model(campaign)
+
+
+@strawberry.type
+class Opportunity(Node):
+    row: strawberry.Private[OpportunityModel]
+
+    @classmethod
+    def from_model(cls, card: OpportunityModel) -> Opportunity:
+        return cls(id=strawberry.ID(encode_id("Opportunity", card.pk)), row=card)
+
+    @strawberry.field(description="Defaults to the customer's name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
+        return await _campaign(info, self.row.campaign_id)
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> Customer:
+        customer = await load_customer(info, self.row.customer_id)
+        assert customer is not None, "a card is deleted with its customer"
+        return customer
+
+    @strawberry.field
+    async def stage(self, info: Info[Context, None]) -> LazyStage:
+        return await _stage(info, self.row.stage_id)
+
+    @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.owner_id)
+
+    @strawberry.field(description="Percent, 0 to 100.")
+    def probability(self) -> int:
+        return self.row.probability
+
+    @strawberry.field
+    def amount(self) -> Decimal | None:
+        return self.row.amount
+
+    @strawberry.field
+    def source(self) -> OpportunitySource:
+        return self.row.source
+
+    @strawberry.field
+    def result(self) -> OpportunityResult:
+        return self.row.result
+
+    @strawberry.field(description="Set when result is LOST.")
+    def failure_reason(self) -> str | None:
+        return self.row.failure_reason
+
+    @strawberry.field(
+        description="Orders this opportunity within its stage; compare as plain byte strings."
+    )
+    def rank(self) -> str:
+        return self.row.rank
+
+    @strawberry.field(
+        description="Grows by one on every change; send it back as expectedVersion to detect "
+        "concurrent edits."
+    )
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(
+        description="When an unowned opportunity stops waiting for a claim; null once owned or "
+        "if the campaign sets no wait."
+    )
+    def registration_deadline(self) -> datetime | None:
+        return self.row.registration_deadline if self.row.owner_id is None else None
+
+    @strawberry.field
+    async def copied_from(self, info: Info[Context, None]) -> Opportunity | None:
+        return await related_card(info, self.row.copied_from_id)
+
+    @strawberry.field
+    async def created_by(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.created_by_id)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field
+    def closed_at(self) -> datetime | None:
+        return self.row.closed_at
+
+    @strawberry.field
+    async def orders(self, info: Info[Context, None]) -> list[Order]:
+        rows = await info.context.loaders.orders_by_opportunity.load(self.row.pk)
+        return [Order.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def tasks(self, info: Info[Context, None]) -> list[Task]:
+        rows = await info.context.loaders.tasks_by_opportunity.load(self.row.pk)
+        return [Task.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Communications logged on this opportunity (they also appear on the customer)."
+    )
+    async def communications(
+        self, first: int | None = None, after: str | None = None
+    ) -> Connection[Communication]:
+        page = await opportunity_reads.communications_of_card(self.row.pk, PageArgs(first, after))
+        return Connection.of(page, Communication.from_model)
+
+    @strawberry.field(
+        description="Every stage change, oldest first, including the first placement."
+    )
+    async def stage_history(self, info: Info[Context, None]) -> list[StageChange]:
+        rows = await info.context.loaders.stage_changes_by_opportunity.load(self.row.pk)
+        return [StageChange(row=row) for row in rows]
+
+
+@strawberry.type
+class StageChange:
+    row: strawberry.Private[StageChangeModel]
+
+    @strawberry.field
+    async def from_stage(self, info: Info[Context, None]) -> LazyStage | None:
+        if self.row.from_stage_id is None:
+            return None
+        return await _stage(info, self.row.from_stage_id)
+
+    @strawberry.field
+    async def to_stage(self, info: Info[Context, None]) -> LazyStage:
+        assert self.row.to_stage_id is not None, "history rows of removed stages are moved"
+        return await _stage(info, self.row.to_stage_id)
+
+    @strawberry.field
+    async def actor(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.actor_id)
+
+    @strawberry.field
+    def at(self) -> datetime:
+        return self.row.at
+
+
+async def related_card(info: Info[Context, None], pk: int | None) -> Opportunity | None:
+    """A related card, null when it was deleted or is hidden from the viewer."""
+    if pk is None:
+        return None
+    card = await info.context.loaders.opportunity_by_id.load(pk)
+    if card is None:
+        return None
+    campaign = await info.context.loaders.campaign_by_id.load(card.campaign_id)
+    if campaign is None or not await can_see_cards(info.context, campaign):
+        return None
+    return Opportunity.from_model(card)
+
+
+@strawberry.type
+class Communication(Node):
+    row: strawberry.Private[CommunicationModel]
+
+    @classmethod
+    def from_model(cls, row: CommunicationModel) -> Communication:
+        return cls(id=strawberry.ID(encode_id("Communication", row.pk)), row=row)
+
+    @strawberry.field
+    def kind(self) -> CommunicationKind:
+        return self.row.kind
+
+    @strawberry.field
+    def content(self) -> str:
+        return self.row.content
+
+    @strawberry.field
+    def occurred_at(self) -> datetime:
+        return self.row.occurred_at
+
+    @strawberry.field
+    async def author(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.author_id)
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> Customer:
+        customer = await load_customer(info, self.row.customer_id)
+        assert customer is not None
+        return customer
+
+    @strawberry.field
+    async def opportunity(self, info: Info[Context, None]) -> Opportunity | None:
+        return await related_card(info, self.row.opportunity_id)
+
+
+@strawberry.type
+class Order(Node):
+    row: strawberry.Private[OrderModel]
+
+    @classmethod
+    def from_model(cls, row: OrderModel) -> Order:
+        return cls(id=strawberry.ID(encode_id("Order", row.pk)), row=row)
+
+    @strawberry.field
+    def amount(self) -> Decimal:
+        return self.row.amount
+
+    @strawberry.field
+    def note(self) -> str | None:
+        return self.row.note
+
+    @strawberry.field
+    async def opportunity(self, info: Info[Context, None]) -> Opportunity:
+        card = await info.context.loaders.opportunity_by_id.load(self.row.opportunity_id)
+        assert card is not None, "an order is deleted with its opportunity"
+        return Opportunity.from_model(card)
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> Customer:
+        customer = await load_customer(info, self.row.customer_id)
+        assert customer is not None
+        return customer
+
+    @strawberry.field
+    async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
+        return await _campaign(info, self.row.campaign_id)
+
+    @strawberry.field
+    async def created_by(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.created_by_id)
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.type
+class Task(Node):
+    row: strawberry.Private[TaskModel]
+
+    @classmethod
+    def from_model(cls, row: TaskModel) -> Task:
+        return cls(id=strawberry.ID(encode_id("Task", row.pk)), row=row)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def due_at(self) -> datetime | None:
+        return self.row.due_at
+
+    @strawberry.field
+    def done(self) -> bool:
+        return self.row.done
+
+    @strawberry.field
+    async def assignee(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.assignee_id)
+
+    @strawberry.field
+    async def opportunity(self, info: Info[Context, None]) -> Opportunity:
+        card = await info.context.loaders.opportunity_by_id.load(self.row.opportunity_id)
+        assert card is not None, "a task is deleted with its opportunity"
+        return Opportunity.from_model(card)

@@ -1,0 +1,316 @@
+"""Everything a sales team does to opportunities: inputs, query and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry import UNSET
+from strawberry.types import Info
+
+import schema.enums  # noqa: F401  (publishes the enums used below)
+from models import CommunicationKind, OpportunitySource
+from resolvers import activities, assignment, board, opportunities, outcomes
+from resolvers.access import card_campaign, member_ids, visible_card
+from resolvers.campaigns import get_visible_campaign
+from resolvers.context import Context
+from resolvers.errors import not_found
+from resolvers.ids import decode_id, encode_id
+from resolvers.opportunities import NewCard, OwnerChoice
+from schema.guards import (
+    CanAssignOpportunity,
+    CanClaimOpportunity,
+    CanCompleteTask,
+    CanCopyIntoCampaign,
+    CanCopyOpportunity,
+    CanCreateOpportunity,
+    CanDeleteOpportunity,
+    CanEditOpportunity,
+    CanReopenOpportunity,
+    IsAuthenticated,
+    campaign_of_input,
+)
+from schema.opportunity import Communication, Opportunity, Order, Task
+
+
+@strawberry.input
+class CreateOpportunityInput:
+    campaign_id: strawberry.ID
+    customer_id: strawberry.ID
+    name: str | None = strawberry.field(
+        default=None, description="Defaults to the customer's name."
+    )
+    probability: int | None = strawberry.field(
+        default=None, description="Defaults to the stage's probability, else 0."
+    )
+    stage_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the campaign's first approach step."
+    )
+    owner: OwnerChoice = OwnerChoice.SELF
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Required when owner is USER; must be the manager or a participant.",
+    )
+    source: OpportunitySource = OpportunitySource.COMPANY_DATA
+    amount: Decimal | None = None
+
+
+@strawberry.input
+class UpdateOpportunityInput:
+    id: strawberry.ID
+    expected_version: int | None = strawberry.field(
+        default=None, description="When given and stale, the change is refused with CONFLICT."
+    )
+    name: str | None = UNSET
+    probability: int | None = UNSET
+    amount: Decimal | None = UNSET
+
+
+@strawberry.input
+class MoveOpportunityInput:
+    id: strawberry.ID
+    stage_id: strawberry.ID
+    after_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Place it right after this card of the target stage; null or omitted puts "
+        "it first.",
+    )
+    expected_version: int | None = None
+
+
+@strawberry.input
+class AssignOpportunityInput:
+    id: strawberry.ID
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Null leaves it unowned."
+    )
+    expected_version: int | None = None
+
+
+@strawberry.input
+class CopyOpportunityInput:
+    id: strawberry.ID
+    campaign_id: strawberry.ID = strawberry.field(
+        description="The same campaign is allowed only when it allows duplicate opportunities."
+    )
+
+
+@strawberry.input
+class MarkOpportunityWonInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    order_amount: Decimal = strawberry.field(
+        description="The order created with the win, in the same transaction."
+    )
+    order_note: str | None = None
+
+
+@strawberry.input
+class MarkOpportunityLostInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+    reason: str = strawberry.field(description="Required, not blank.")
+
+
+@strawberry.input
+class LogCommunicationInput:
+    opportunity_id: strawberry.ID
+    kind: CommunicationKind
+    content: str
+    occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+
+
+@strawberry.input
+class CreateTaskInput:
+    opportunity_id: strawberry.ID
+    title: str
+    due_at: datetime | None = None
+    assignee_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class CreateOrderInput:
+    opportunity_id: strawberry.ID
+    amount: Decimal
+    note: str | None = None
+
+
+@strawberry.type
+class OpportunityQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity | None:
+        return Opportunity.from_model(await visible_card(info.context, id))
+
+
+@strawberry.type
+class OpportunityMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanCreateOpportunity],
+        description="Adds a customer to a campaign, from the campaign's side or the customer's: "
+        "both send this.",
+    )
+    async def create_opportunity(
+        self, info: Info[Context, None], input: CreateOpportunityInput
+    ) -> Opportunity:
+        campaign = await campaign_of_input(info.context, input)
+        card = await opportunities.create_opportunity(
+            info.context,
+            campaign,
+            NewCard(
+                customer_id=input.customer_id,
+                name=input.name,
+                probability=input.probability,
+                stage_id=input.stage_id,
+                owner=input.owner,
+                owner_id=input.owner_id,
+                source=input.source,
+                amount=input.amount,
+            ),
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def update_opportunity(
+        self, info: Info[Context, None], input: UpdateOpportunityInput
+    ) -> Opportunity:
+        card, _changed = await opportunities.update_opportunity(
+            await visible_card(info.context, input.id),
+            expected_version=input.expected_version,
+            name=input.name,
+            probability=input.probability,
+            amount=input.amount,
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanEditOpportunity],
+        description="Kanban drag and drop: change stage and/or place within the column.",
+    )
+    async def move_opportunity(
+        self, info: Info[Context, None], input: MoveOpportunityInput
+    ) -> Opportunity:
+        move = await board.move_opportunity(
+            await visible_card(info.context, input.id),
+            info.context.require_viewer(),
+            stage_id=input.stage_id,
+            after_id=input.after_id,
+            expected_version=input.expected_version,
+        )
+        return Opportunity.from_model(move.card)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanAssignOpportunity])
+    async def assign_opportunity(
+        self, info: Info[Context, None], input: AssignOpportunityInput
+    ) -> Opportunity:
+        card = await visible_card(info.context, input.id)
+        members = await member_ids(info.context, await card_campaign(info.context, card))
+        owner_pk = None if input.owner_id is None else decode_id(input.owner_id, "User")
+        card = await assignment.assign(
+            card, owner_pk, members, info.context.require_viewer(), input.expected_version
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanClaimOpportunity],
+        description="A participant takes an unowned opportunity; CONFLICT if someone was first.",
+    )
+    async def claim_opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity:
+        card = await assignment.claim(
+            await visible_card(info.context, id), info.context.require_viewer()
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanCopyOpportunity, CanCopyIntoCampaign],
+        description="The copy lands in the first approach step of the target campaign.",
+    )
+    async def copy_opportunity(
+        self, info: Info[Context, None], input: CopyOpportunityInput
+    ) -> Opportunity:
+        card = await opportunities.copy_opportunity(
+            info.context,
+            await visible_card(info.context, input.id),
+            await get_visible_campaign(info.context, input.campaign_id),
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def mark_opportunity_won(
+        self, info: Info[Context, None], input: MarkOpportunityWonInput
+    ) -> Opportunity:
+        card, _order = await outcomes.mark_won(
+            await visible_card(info.context, input.id),
+            info.context.require_viewer(),
+            expected_version=input.expected_version,
+            order_amount=input.order_amount,
+            order_note=input.order_note,
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def mark_opportunity_lost(
+        self, info: Info[Context, None], input: MarkOpportunityLostInput
+    ) -> Opportunity:
+        card = await outcomes.mark_lost(
+            await visible_card(info.context, input.id),
+            expected_version=input.expected_version,
+            reason=input.reason,
+        )
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanReopenOpportunity])
+    async def reopen_opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity:
+        card = await outcomes.reopen(await visible_card(info.context, id))
+        return Opportunity.from_model(card)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanDeleteOpportunity],
+        description="Returns the deleted opportunity's id.",
+    )
+    async def delete_opportunity(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> strawberry.ID:
+        card = await visible_card(info.context, id)
+        await opportunities.delete_opportunity(card)
+        return strawberry.ID(encode_id("Opportunity", card.pk))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def log_communication(
+        self, info: Info[Context, None], input: LogCommunicationInput
+    ) -> Communication:
+        row = await activities.log_communication(
+            await visible_card(info.context, input.opportunity_id),
+            info.context.require_viewer(),
+            kind=input.kind,
+            content=input.content,
+            occurred_at=input.occurred_at,
+        )
+        return Communication.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> Task:
+        row = await activities.create_task(
+            await visible_card(info.context, input.opportunity_id),
+            title=input.title,
+            due_at=input.due_at,
+            assignee_id=input.assignee_id,
+        )
+        return Task.from_model(row)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanCompleteTask])
+    async def complete_task(self, info: Info[Context, None], id: strawberry.ID) -> Task:
+        task = await info.context.loaders.task_by_id.load(decode_id(id, "Task"))
+        if task is None:
+            raise not_found("Task", id)
+        return Task.from_model(await activities.complete_task(task))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    async def create_order(self, info: Info[Context, None], input: CreateOrderInput) -> Order:
+        row = await activities.create_order(
+            await visible_card(info.context, input.opportunity_id),
+            info.context.require_viewer(),
+            amount=input.amount,
+            note=input.note,
+        )
+        return Order.from_model(row)

@@ -3,6 +3,7 @@
 from models.activity import Communication, CommunicationKind, Order, Task
 from models.campaign import Campaign, CampaignMember
 from models.customer import Customer
+from models.event import CampaignEvent, ChatMessage, EventKind
 from models.notification import Notification, NotificationKind
 from models.opportunity import Opportunity, OpportunityResult, OpportunitySource, StageChange
 from models.permission import Permission
@@ -11,10 +12,13 @@ from models.user import User
 
 __all__ = [
     "Campaign",
+    "CampaignEvent",
     "CampaignMember",
+    "ChatMessage",
     "Communication",
     "CommunicationKind",
     "Customer",
+    "EventKind",
     "Notification",
     "NotificationKind",
     "Opportunity",

@@ -39,9 +39,10 @@ class Notification(Model):
         "models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL
     )
     actor_id: int | None
+    seq = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "notification"
-        indexes = (("recipient_id", "id"),)
+        indexes = (("recipient_id", "id"), ("recipient_id", "seq"))

@@ -14,6 +14,8 @@ class User(Model):
     name = fields.CharField(max_length=200)
     password_hash = fields.CharField(max_length=200)
     permission_names: list[str] = fields.JSONField(default=list)
+    # Taken by every notification to this user: their stream's gap-free sequence.
+    notification_seq = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

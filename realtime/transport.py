@@ -1,16 +1,9 @@
-"""The broadcast every process publishes campaign events on."""
+"""Reachability of the Redis transport, for readiness probes."""
 
 from __future__ import annotations
 
-from broadcaster import Broadcast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-
-
-def create_broadcast(redis_url: str | None) -> Broadcast:
-    """In-process memory broadcast; the Redis backend arrives with live subscriptions."""
-    del redis_url
-    return Broadcast("memory://")
 
 
 async def redis_answers(redis_url: str) -> bool:

@@ -9,6 +9,7 @@ from typing import cast
 from models import (
     Campaign,
     CampaignMember,
+    EventKind,
     NotificationKind,
     Opportunity,
     OpportunityResult,
@@ -16,7 +17,7 @@ from models import (
 )
 from resolvers.errors import BadUserInput, Conflict
 from resolvers.notifications import notify
-from resolvers.writes import campaign_write, locked_card
+from resolvers.writes import campaign_write, locked_card, log_event
 
 
 async def next_in_rotation(
@@ -49,11 +50,20 @@ async def set_owner(
     card: Opportunity, owner_pk: int | None, campaign: Campaign, actor: User | None
 ) -> None:
     """Give the card to `owner_pk` (None: unowned, waiting for a claim) and tell the new owner."""
+    previous = card.owner_id
     card.owner_id = owner_pk
     card.registration_deadline = None if owner_pk is not None else registration_deadline(campaign)
     card.overdue_notified = False
     card.version += 1
     await card.save()
+    await log_event(
+        campaign,
+        EventKind.OPPORTUNITY_ASSIGNED,
+        actor,
+        opportunity_id=card.pk,
+        previous_owner_id=previous,
+        owner_id=owner_pk,
+    )
     if owner_pk is not None:
         await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models import Opportunity, OpportunityResult, Stage, StageChange, User
+from models import EventKind, Opportunity, OpportunityResult, Stage, StageChange, User
 from models.ranking import key_between
 from resolvers.errors import BadUserInput
 from resolvers.ids import decode_id
-from resolvers.writes import campaign_write, locked_card
+from resolvers.writes import campaign_write, locked_card, log_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,15 @@ async def move_opportunity(
             )
         card.version += 1
         await card.save()
+        await log_event(
+            campaign,
+            EventKind.OPPORTUNITY_MOVED,
+            actor,
+            opportunity_id=card.pk,
+            from_stage_id=from_stage_id,
+            to_stage_id=target.pk,
+            after_id=previous.pk if previous else None,
+        )
     return Move(card, from_stage_id, previous.pk if previous else None)
 
 

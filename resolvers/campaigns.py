@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import Campaign, CampaignMember, Stage, User
+from models import Campaign, CampaignMember, EventKind, Stage, User
 from resolvers.access import can_see_campaign, visible_campaigns
 from resolvers.assignment import hand_over
 from resolvers.context import Context
@@ -21,6 +21,7 @@ from resolvers.errors import BadUserInput, not_found
 from resolvers.ids import decode_id
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.validation import clean_optional_text, clean_text
+from resolvers.writes import campaign_write, log_event
 
 MAX_STAGES = 50
 MAX_MEMBERS = 500
@@ -99,8 +100,8 @@ async def update_campaign(
     registration_wait_minutes: int | UnsetType | None = UNSET,
 ) -> Campaign:
     """Apply the given fields; those left out (UNSET) stay as they are."""
-    async with in_transaction():
-        campaign = await Campaign.select_for_update().get(id=campaign_pk)
+    async with campaign_write(campaign_pk) as campaign:
+        before = _settings_of(campaign)
         if isinstance(name, str):
             campaign.name = clean_text(name, "name", max_length=200)
         if not isinstance(description, UnsetType):
@@ -115,24 +116,54 @@ async def update_campaign(
             campaign.allow_duplicate_opportunities = allow_duplicate_opportunities
         if not isinstance(registration_wait_minutes, UnsetType):
             campaign.registration_wait_minutes = _wait_minutes(registration_wait_minutes)
-        await campaign.save()
-        if participant_ids is not None and not isinstance(participant_ids, UnsetType):
-            participants = await _user_pks(participant_ids, "participantIds")
-        elif rotation_user_ids is not None and not isinstance(rotation_user_ids, UnsetType):
-            participants = await _current_participants(campaign)
-        else:
-            return campaign
-        kept_rotation = None if isinstance(rotation_user_ids, UnsetType) else rotation_user_ids
-        rotation = (
-            await _rotation(participants, kept_rotation)
-            if kept_rotation is not None
-            else await _kept_rotation(campaign, participants)
-        )
-        leaving = set(await _current_participants(campaign)) - set(participants)
-        await _write_members(campaign, participants, rotation)
-        if leaving and campaign.auto_assign:
-            await hand_over(campaign, leaving, actor)
+        changed = [key for key, value in _settings_of(campaign).items() if before[key] != value]
+        if changed:
+            await campaign.save()
+        changed += await _update_members(campaign, actor, participant_ids, rotation_user_ids)
+        if changed:
+            await log_event(campaign, EventKind.CAMPAIGN_UPDATED, actor, changed_fields=changed)
     return campaign
+
+
+def _settings_of(campaign: Campaign) -> dict[str, object]:
+    """The campaign's own fields, by their GraphQL names."""
+    return {
+        "name": campaign.name,
+        "description": campaign.description,
+        "manager": campaign.manager_id,
+        "autoAssign": campaign.auto_assign,
+        "allowDuplicateOpportunities": campaign.allow_duplicate_opportunities,
+        "registrationWaitMinutes": campaign.registration_wait_minutes,
+    }
+
+
+async def _update_members(
+    campaign: Campaign,
+    actor: User,
+    participant_ids: Sequence[str] | UnsetType | None,
+    rotation_user_ids: Sequence[str] | UnsetType | None,
+) -> list[str]:
+    """Replace participants and/or rotation; returns which of the two changed."""
+    old_participants = await _current_participants(campaign)
+    old_rotation = await _kept_rotation(campaign, old_participants)
+    if participant_ids is not None and not isinstance(participant_ids, UnsetType):
+        participants = await _user_pks(participant_ids, "participantIds")
+    elif rotation_user_ids is not None and not isinstance(rotation_user_ids, UnsetType):
+        participants = old_participants
+    else:
+        return []
+    kept_rotation = None if isinstance(rotation_user_ids, UnsetType) else rotation_user_ids
+    rotation = (
+        await _rotation(participants, kept_rotation)
+        if kept_rotation is not None
+        else await _kept_rotation(campaign, participants)
+    )
+    await _write_members(campaign, participants, rotation)
+    leaving = set(old_participants) - set(participants)
+    if leaving and campaign.auto_assign:
+        await hand_over(campaign, leaving, actor)
+    changed = ["participants"] if participants != old_participants else []
+    return changed + (["rotation"] if rotation != old_rotation else [])
 
 
 def _stage_names(stages: Sequence[str]) -> list[str]:

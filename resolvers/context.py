@@ -27,6 +27,7 @@ class Context:
     tokens: TokenIssuer
     request: Any = None
     response: Any = None
+    connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -43,3 +43,7 @@ class DuplicateOpportunity(AppError):
 def not_found(kind: str, global_id: str) -> NotFound:
     """The same answer for a missing object and one the viewer may not see."""
     return NotFound(f"{kind} {global_id!r} was not found")
+
+
+class ResyncRequired(AppError):
+    code = "RESYNC_REQUIRED"

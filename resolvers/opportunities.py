@@ -12,6 +12,7 @@ from strawberry.types.unset import UnsetType
 from models import (
     Campaign,
     Customer,
+    EventKind,
     NotificationKind,
     Opportunity,
     OpportunityResult,
@@ -28,7 +29,7 @@ from resolvers.errors import BadUserInput, DuplicateOpportunity, NotFound
 from resolvers.ids import decode_id
 from resolvers.notifications import notify
 from resolvers.validation import check_probability, clean_optional_text, clean_text
-from resolvers.writes import campaign_write, locked_card
+from resolvers.writes import campaign_write, locked_card, log_event
 
 MAX_AMOUNT = Decimal("99999999999999.99")
 
@@ -73,6 +74,13 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             source=new.source,
             amount=check_amount(new.amount),
         )
+        await log_event(
+            locked,
+            EventKind.OPPORTUNITY_CREATED,
+            viewer,
+            opportunity_id=card.pk,
+            stage_id=stage.pk,
+        )
         await _notify_added(locked, card, viewer, members)
     return card
 
@@ -101,12 +109,20 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
             amount=source.amount,
             copied_from_id=source.pk,
         )
+        await log_event(
+            locked,
+            EventKind.OPPORTUNITY_CREATED,
+            viewer,
+            opportunity_id=card.pk,
+            stage_id=stage.pk,
+        )
         await _notify_added(locked, card, viewer, members)
     return card
 
 
 async def update_opportunity(
     card: Opportunity,
+    actor: User,
     *,
     expected_version: int | None,
     name: str | UnsetType | None = UNSET,
@@ -129,13 +145,27 @@ async def update_opportunity(
                 setattr(card, field, changes[field])
             card.version += 1
             await card.save()
+            await log_event(
+                campaign,
+                EventKind.OPPORTUNITY_UPDATED,
+                actor,
+                opportunity_id=card.pk,
+                changed_fields=changed,
+            )
     return card, changed
 
 
-async def delete_opportunity(card: Opportunity) -> None:
+async def delete_opportunity(card: Opportunity, actor: User) -> None:
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, None)
         await card.delete()
+        await log_event(
+            campaign,
+            EventKind.OPPORTUNITY_DELETED,
+            actor,
+            opportunity_id=card.pk,
+            stage_id=card.stage_id,
+        )
 
 
 def check_amount(amount: Decimal | None, field: str = "amount") -> Decimal | None:

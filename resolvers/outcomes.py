@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from models import Opportunity, OpportunityResult, Order, Stage, User
+from models import Campaign, EventKind, Opportunity, OpportunityResult, Order, Stage, User
 from resolvers.errors import BadUserInput
 from resolvers.opportunities import check_amount
 from resolvers.validation import clean_optional_text, clean_text
-from resolvers.writes import campaign_write, locked_card
+from resolvers.writes import campaign_write, locked_card, log_event
 
 
 async def mark_won(
@@ -38,10 +38,13 @@ async def mark_won(
             campaign_id=card.campaign_id,
             created_by_id=actor.pk,
         )
+        await _log_closed(campaign, card, actor, order)
     return card, order
 
 
-async def mark_lost(card: Opportunity, *, expected_version: int | None, reason: str) -> Opportunity:
+async def mark_lost(
+    card: Opportunity, actor: User, *, expected_version: int | None, reason: str
+) -> Opportunity:
     reason = clean_text(reason, "reason", max_length=4000)
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, expected_version)
@@ -50,10 +53,11 @@ async def mark_lost(card: Opportunity, *, expected_version: int | None, reason: 
         card.probability = 0
         card.failure_reason = reason
         await _close(card)
+        await _log_closed(campaign, card, actor, None)
     return card
 
 
-async def reopen(card: Opportunity) -> Opportunity:
+async def reopen(card: Opportunity, actor: User) -> Opportunity:
     """Back to OPEN, at its step's default probability."""
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, None)
@@ -66,7 +70,22 @@ async def reopen(card: Opportunity) -> Opportunity:
         card.probability = stage.probability if stage.probability is not None else 0
         card.version += 1
         await card.save()
+        await log_event(campaign, EventKind.OPPORTUNITY_REOPENED, actor, opportunity_id=card.pk)
     return card
+
+
+async def _log_closed(
+    campaign: Campaign, card: Opportunity, actor: User, order: Order | None
+) -> None:
+    await log_event(
+        campaign,
+        EventKind.OPPORTUNITY_CLOSED,
+        actor,
+        opportunity_id=card.pk,
+        result=card.result.value,
+        failure_reason=card.failure_reason,
+        order_id=order.pk if order else None,
+    )
 
 
 def _check_open(card: Opportunity) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tortoise.transactions import in_transaction
-
 from models import Campaign, NotificationKind, Opportunity, OpportunityResult
 from resolvers.notifications import notify
+from resolvers.outbox import transaction
 
 
 async def notify_overdue_registrations(now: datetime) -> int:
@@ -20,7 +19,7 @@ async def notify_overdue_registrations(now: datetime) -> int:
     ).order_by("id")
     told = 0
     for card in due:
-        async with in_transaction():
+        async with transaction():
             # Only the process whose update wins tells the manager, so never twice.
             won = await Opportunity.filter(
                 id=card.pk, overdue_notified=False, owner_id__isnull=True

@@ -4,44 +4,46 @@ from __future__ import annotations
 
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
-from tortoise.transactions import in_transaction
 
-from models import Campaign, Opportunity, Stage, StageChange, User
+from models import Campaign, EventKind, Opportunity, Stage, StageChange, User
 from models.ranking import keys_after
 from resolvers.campaigns import MAX_STAGES
 from resolvers.errors import BadUserInput
 from resolvers.ids import decode_id
 from resolvers.validation import check_probability, clean_text
+from resolvers.writes import campaign_write, log_event
 
 
 async def add_stage(
-    campaign_pk: int, *, name: str, probability: int | None, position: int | None
+    campaign_pk: int, actor: User, *, name: str, probability: int | None, position: int | None
 ) -> Stage:
     """A new step at `position` (appended when None); later steps shift right."""
     name = clean_text(name, "name", max_length=200)
     if probability is not None:
         check_probability(probability)
-    async with in_transaction():
-        stages = await _locked_stages(campaign_pk)
+    async with campaign_write(campaign_pk) as campaign:
+        stages = await _stages(campaign_pk)
         if len(stages) >= MAX_STAGES:
             raise BadUserInput(f"a campaign has at most {MAX_STAGES} approach steps")
         index = len(stages) if position is None else _position(position, len(stages) + 1)
         stage = Stage(campaign_id=campaign_pk, name=name, probability=probability, position=-1)
         stages.insert(index, stage)
         await _renumber(stages)
+        await _log_stages_changed(campaign, actor)
     return stage
 
 
 async def update_stage(
     stage_pk: int,
+    actor: User,
     *,
     name: str | UnsetType | None = UNSET,
     probability: int | UnsetType | None = UNSET,
     position: int | UnsetType | None = UNSET,
 ) -> Stage:
-    async with in_transaction():
-        campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
-        stages = await _locked_stages(campaign_pk)
+    campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
+    async with campaign_write(campaign_pk) as campaign:
+        stages = await _stages(campaign_pk)
         stage = next(stage for stage in stages if stage.pk == stage_pk)
         if isinstance(name, str):
             stage.name = clean_text(name, "name", max_length=200)
@@ -52,25 +54,27 @@ async def update_stage(
             stages.insert(_position(position, len(stages) + 1), stage)
         await stage.save()
         await _renumber(stages)
+        await _log_stages_changed(campaign, actor)
     return stage
 
 
 async def remove_stage(stage_pk: int, actor: User, move_to: str | None) -> Campaign:
     """Remove a step; its cards go to `move_to`, required when it holds any."""
-    async with in_transaction():
-        campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
-        stages = await _locked_stages(campaign_pk)
+    campaign_pk = (await Stage.get(id=stage_pk)).campaign_id
+    async with campaign_write(campaign_pk) as campaign:
+        stages = await _stages(campaign_pk)
         stage = next(stage for stage in stages if stage.pk == stage_pk)
         if len(stages) == 1:
             raise BadUserInput("a campaign needs at least one approach step: add another first")
         cards = await Opportunity.filter(stage_id=stage_pk).order_by("rank", "id")
         if cards:
             target = _target(stages, stage, move_to)
-            await _move_cards(cards, target, actor)
+            await _move_cards(campaign, cards, target, actor)
         await stage.delete()
         stages.remove(stage)
         await _renumber(stages)
-        return await Campaign.get(id=campaign_pk)
+        await _log_stages_changed(campaign, actor)
+        return campaign
 
 
 def _target(stages: list[Stage], removed: Stage, move_to: str | None) -> Stage:
@@ -90,7 +94,9 @@ def _target(stages: list[Stage], removed: Stage, move_to: str | None) -> Stage:
     return target
 
 
-async def _move_cards(cards: list[Opportunity], target: Stage, actor: User) -> None:
+async def _move_cards(
+    campaign: Campaign, cards: list[Opportunity], target: Stage, actor: User
+) -> None:
     """Append the cards, in their order, after the target column's last card."""
     last = await Opportunity.filter(stage_id=target.pk).order_by("-rank").first()
     ranks = keys_after(last.rank if last else None, len(cards))
@@ -107,12 +113,26 @@ async def _move_cards(cards: list[Opportunity], target: Stage, actor: User) -> N
         )
         for card in cards
     )
+    previous = last.pk if last else None
+    for card in cards:
+        await log_event(
+            campaign,
+            EventKind.OPPORTUNITY_MOVED,
+            actor,
+            opportunity_id=card.pk,
+            from_stage_id=card.stage_id,
+            to_stage_id=target.pk,
+            after_id=previous,
+        )
+        previous = card.pk
 
 
-async def _locked_stages(campaign_pk: int) -> list[Stage]:
-    """The campaign's steps in order, with the campaign row locked against other editors."""
-    await Campaign.select_for_update().get(id=campaign_pk)
+async def _stages(campaign_pk: int) -> list[Stage]:
     return list(await Stage.filter(campaign_id=campaign_pk).order_by("position"))
+
+
+async def _log_stages_changed(campaign: Campaign, actor: User) -> None:
+    await log_event(campaign, EventKind.CAMPAIGN_UPDATED, actor, changed_fields=["stages"])
 
 
 def _position(position: int, slots: int) -> int:

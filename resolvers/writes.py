@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from tortoise.transactions import in_transaction
-
-from models import Campaign, Opportunity
+from models import Campaign, CampaignEvent, EventKind, Opportunity, User
+from realtime.channels import campaign_channel
+from realtime.log import append_event
 from resolvers.errors import Conflict, NotFound
+from resolvers.outbox import signal_after_commit, transaction
 
 
 @asynccontextmanager
@@ -16,13 +18,23 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
     """A transaction in which no other writer changes this campaign's cards.
 
     Locking the campaign row serialises its writers, so a version check, a
-    duplicate check or a rank computed inside stays true until commit.
+    duplicate check or a rank computed inside stays true until commit, and the
+    events logged with `log_event` are numbered in commit order.
     """
-    async with in_transaction():
+    async with transaction():
         campaign = await Campaign.select_for_update().get_or_none(id=campaign_pk)
         if campaign is None:
             raise NotFound("the campaign was deleted meanwhile")
         yield campaign
+
+
+async def log_event(
+    campaign: Campaign, kind: EventKind, actor: User | None, **data: Any
+) -> CampaignEvent:
+    """Append an event to the locked campaign's log; streams hear of it after commit."""
+    event = await append_event(campaign, kind, actor, **data)
+    signal_after_commit(campaign_channel(campaign.pk), event.seq)
+    return event
 
 
 async def locked_card(

@@ -14,11 +14,13 @@ import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
 from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaigns, opportunity_reads, stages
+from resolvers import campaigns, chat, opportunity_reads, stages
 from resolvers.context import Context
+from resolvers.event_cursors import last_event_cursor
 from resolvers.ids import decode_id, encode_id
 from resolvers.loaders import StageTotals
 from resolvers.pagination import PageArgs
+from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.relay import Connection, Node
 from schema.user import User, load_user
@@ -158,6 +160,25 @@ class Campaign(Node):
             result=result,
         )
         return Connection.of(page, Opportunity.from_model)
+
+    @strawberry.field(
+        description="Chat history, read backwards: the newest `last` messages before the "
+        "cursor, oldest first."
+    )
+    async def chat_messages(
+        self, info: Info[Context, None], last: int | None = None, before: str | None = None
+    ) -> ChatMessageConnection:
+        campaign = await info.context.loaders.campaign_by_id.load(self.pk)
+        assert campaign is not None
+        rows, has_older = await chat.history(campaign, last, before)
+        return ChatMessageConnection.of(rows, has_older, before is not None)
+
+    @strawberry.field(
+        description="The cursor of the newest campaign event at the moment of this read: pass "
+        "it as `after` to campaignEvents to go live with no gap."
+    )
+    async def last_event_cursor(self) -> str | None:
+        return await last_event_cursor(self.pk)
 
     @classmethod
     def from_model(cls, campaign: CampaignModel) -> Campaign:
@@ -306,9 +327,10 @@ class CampaignMutation:
         return Campaign.from_model(campaign)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
-    async def add_stage(self, input: AddStageInput) -> Stage:
+    async def add_stage(self, info: Info[Context, None], input: AddStageInput) -> Stage:
         stage = await stages.add_stage(
             decode_id(input.campaign_id, "Campaign"),
+            info.context.require_viewer(),
             name=input.name,
             probability=input.probability,
             position=input.position,
@@ -316,9 +338,10 @@ class CampaignMutation:
         return Stage.from_model(stage)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
-    async def update_stage(self, input: UpdateStageInput) -> Stage:
+    async def update_stage(self, info: Info[Context, None], input: UpdateStageInput) -> Stage:
         stage = await stages.update_stage(
             decode_id(input.id, "Stage"),
+            info.context.require_viewer(),
             name=input.name,
             probability=input.probability,
             position=input.position,

@@ -174,11 +174,13 @@ class CanReopenOpportunity(_CardGuard):
 
 
 class CanCreateOpportunity(_ForbiddenGuard):
-    message = "adding opportunities needs OPPORTUNITY_CREATE"
+    message = "adding opportunities needs OPPORTUNITY_CREATE (and OPPORTUNITY_ACCESS)"
 
     async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         await campaign_of_input(info.context, kwargs["input"])
-        return info.context.viewer_can(Permission.OPPORTUNITY_CREATE)
+        return info.context.viewer_can(Permission.OPPORTUNITY_CREATE) and info.context.viewer_can(
+            Permission.OPPORTUNITY_ACCESS
+        )
 
 
 class CanCopyOpportunity(_CardGuard):

@@ -13,8 +13,9 @@ from models import Notification as NotificationModel
 from models import NotificationKind
 from resolvers import notifications
 from resolvers.context import Context
+from resolvers.event_cursors import notification_cursor
 from resolvers.ids import encode_id
-from resolvers.pagination import PageArgs, cursor_of
+from resolvers.pagination import PageArgs
 from schema.guards import IsAuthenticated
 from schema.relay import Connection, Node
 from schema.user import User, load_user
@@ -71,7 +72,7 @@ class Notification(Node):
 
     @strawberry.field(description="Pass it as `after` to myNotifications to resume.")
     def cursor(self) -> str:
-        return cursor_of(self.row, notifications.NEWEST_FIRST)
+        return notification_cursor(self.row.seq)
 
 
 @strawberry.type

@@ -176,6 +176,7 @@ class OpportunityMutation:
     ) -> Opportunity:
         card, _changed = await opportunities.update_opportunity(
             await visible_card(info.context, input.id),
+            info.context.require_viewer(),
             expected_version=input.expected_version,
             name=input.name,
             probability=input.probability,
@@ -254,6 +255,7 @@ class OpportunityMutation:
     ) -> Opportunity:
         card = await outcomes.mark_lost(
             await visible_card(info.context, input.id),
+            info.context.require_viewer(),
             expected_version=input.expected_version,
             reason=input.reason,
         )
@@ -261,7 +263,9 @@ class OpportunityMutation:
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanReopenOpportunity])
     async def reopen_opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity:
-        card = await outcomes.reopen(await visible_card(info.context, id))
+        card = await outcomes.reopen(
+            await visible_card(info.context, id), info.context.require_viewer()
+        )
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
@@ -272,7 +276,7 @@ class OpportunityMutation:
         self, info: Info[Context, None], id: strawberry.ID
     ) -> strawberry.ID:
         card = await visible_card(info.context, id)
-        await opportunities.delete_opportunity(card)
+        await opportunities.delete_opportunity(card, info.context.require_viewer())
         return strawberry.ID(encode_id("Opportunity", card.pk))
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])

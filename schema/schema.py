@@ -11,11 +11,13 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.campaign import CampaignMutation, CampaignQuery
+from schema.chat import ChatMutation
 from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import ErrorCodes, log_unexpected
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
+from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
 
 Query = merge_types(
@@ -24,7 +26,14 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (UserMutation, CustomerMutation, CampaignMutation, OpportunityMutation, NotificationMutation),
+    (
+        UserMutation,
+        CustomerMutation,
+        CampaignMutation,
+        OpportunityMutation,
+        ChatMutation,
+        NotificationMutation,
+    ),
 )
 
 
@@ -40,6 +49,7 @@ def build_schema(**options: Any) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             # Factories: a fresh extension per operation; the LRU caches are module-wide.
             lambda: ParserCache(maxsize=256),

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry import UNSET
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
 from models.database import close_database, open_database
-from realtime.transport import create_broadcast, redis_answers
+from realtime.bus import open_bus
+from realtime.transport import redis_answers
 from resolvers.context import Context
 from schema.schema import build_schema
 from server.auth import JwtTokens
 from server.background import registration_watch
 from server.health import database_answers
 from server.settings import Settings
+from server.websocket_auth import close_at_expiry, viewer_from_init
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -28,8 +35,19 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(
             build_schema(),
             graphql_ide="graphiql" if not settings.is_production else None,
+            # graphql-ws (legacy) is left out: its auth would differ.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        viewer = await viewer_from_init(self.tokens, context)
+        if viewer is None:
+            raise ConnectionRejectionError()
+        context.sign_in(viewer)
+        close_at_expiry(self.tokens, context)
+        return cast(UnsetType, UNSET)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
@@ -45,13 +63,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await open_database(settings.database_url)
-        broadcast = create_broadcast(settings.redis_url)
-        await broadcast.connect()
         try:
-            async with registration_watch(settings.registration_check_seconds):
-                yield {"broadcast": broadcast}
+            async with (
+                open_bus(settings.redis_url),
+                registration_watch(settings.registration_check_seconds),
+            ):
+                yield {}
         finally:
-            await broadcast.disconnect()
             await close_database()
 
     async def healthz(request: Request) -> Response:
@@ -71,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -1,0 +1,127 @@
+"""Per-process fan-out: one broadcast subscription per channel, a bounded inbox per stream.
+
+A channel's pump reads each signalled batch of rows from the log once and
+offers it to every local inbox. An inbox that is full drops what it holds and
+is marked behind: its stream then reads the log itself, so a slow reader costs
+bounded memory and never slows the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from broadcaster import Broadcast
+
+logger = logging.getLogger("funnelgraph.realtime")
+
+Fetch = Callable[[int], Awaitable[Sequence[Any]]]
+SeqOf = Callable[[Any], int]
+DEFAULT_INBOX_SIZE = 256
+
+
+class Inbox:
+    """What one stream has been offered, in order; `behind` once it overflowed."""
+
+    def __init__(self, size: int) -> None:
+        self._rows: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+        self.behind = False
+        self._wake = asyncio.Event()
+
+    def offer(self, row: Any) -> None:
+        if self.behind:
+            return
+        try:
+            self._rows.put_nowait(row)
+        except asyncio.QueueFull:
+            self.behind = True
+            while not self._rows.empty():
+                self._rows.get_nowait()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """Something may be missing (a reconnect): the stream must read the log."""
+        self.behind = True
+        self._wake.set()
+
+    def take_all(self) -> list[Any]:
+        rows = []
+        while not self._rows.empty():
+            rows.append(self._rows.get_nowait())
+        return rows
+
+    async def wait(self, timeout: float) -> None:
+        if not self._rows.empty() or self.behind:
+            return
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            self.behind = True  # a quiet spell: check the log, in case a signal was lost
+
+
+@dataclass
+class _Channel:
+    fetch: Fetch
+    seq_of: SeqOf
+    last: int
+    inboxes: set[Inbox] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(self, broadcast: Broadcast) -> None:
+        self._broadcast = broadcast
+        self._channels: dict[str, _Channel] = {}
+
+    @asynccontextmanager
+    async def inbox(
+        self,
+        channel: str,
+        fetch: Fetch,
+        seq_of: SeqOf,
+        start: int,
+        size: int = DEFAULT_INBOX_SIZE,
+    ) -> AsyncIterator[Inbox]:
+        """An inbox on `channel` for as long as the context is open."""
+        state = self._channels.get(channel)
+        if state is None:
+            state = _Channel(fetch, seq_of, start)
+            self._channels[channel] = state
+            ready = asyncio.Event()
+            state.task = asyncio.create_task(self._pump(channel, state, ready), name=channel)
+            await ready.wait()
+        box = Inbox(size)
+        state.inboxes.add(box)
+        try:
+            yield box
+        finally:
+            state.inboxes.discard(box)
+            if not state.inboxes and self._channels.get(channel) is state:
+                del self._channels[channel]
+                assert state.task is not None
+                state.task.cancel()
+
+    async def _pump(self, channel: str, state: _Channel, ready: asyncio.Event) -> None:
+        async with self._broadcast.subscribe(channel) as subscriber:
+            ready.set()
+            while True:
+                event = await subscriber.get()
+                if event.message == "resync":
+                    for box in list(state.inboxes):
+                        box.poke()
+                try:
+                    rows = await state.fetch(state.last)
+                except Exception:  # the log is the truth: let each stream read it
+                    logger.exception("reading the log for %s failed", channel)
+                    for box in list(state.inboxes):
+                        box.poke()
+                    continue
+                for row in rows:
+                    state.last = max(state.last, state.seq_of(row))
+                    for box in list(state.inboxes):
+                        box.offer(row)

@@ -1,0 +1,59 @@
+"""The campaign event log: appended in the change's transaction, read by streams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from models import Campaign, CampaignEvent, EventKind, Notification, User
+
+BATCH = 500
+
+
+async def append_event(
+    campaign: Campaign, kind: EventKind, actor: User | None, **data: Any
+) -> CampaignEvent:
+    """Log one event of `campaign`, whose row the caller holds locked (campaign_write).
+
+    The seq comes from the locked campaign row, so it is gap-free and in commit order.
+    """
+    campaign.event_seq += 1
+    await Campaign.filter(id=campaign.pk).update(event_seq=campaign.event_seq)
+    return await CampaignEvent.create(
+        campaign_id=campaign.pk,
+        seq=campaign.event_seq,
+        kind=kind,
+        actor_id=actor.pk if actor else None,
+        data=data,
+    )
+
+
+async def events_after(
+    campaign_pk: int, seq: int, kinds: frozenset[EventKind] | None = None, limit: int = BATCH
+) -> list[CampaignEvent]:
+    query = CampaignEvent.filter(campaign_id=campaign_pk, seq__gt=seq)
+    if kinds is not None:
+        query = query.filter(kind__in=list(kinds))
+    return list(await query.order_by("seq").limit(limit))
+
+
+async def oldest_kept_seq(campaign_pk: int) -> int | None:
+    """The smallest seq still in the log (None when the log is empty)."""
+    oldest = await CampaignEvent.filter(campaign_id=campaign_pk).order_by("seq").first()
+    return oldest.seq if oldest else None
+
+
+async def last_seq(campaign_pk: int) -> int:
+    campaign = await Campaign.get_or_none(id=campaign_pk)
+    return campaign.event_seq if campaign else 0
+
+
+async def purge_before(moment: datetime) -> int:
+    """Drop events older than `moment` (retention); streams behind them must resync."""
+    return await CampaignEvent.filter(occurred_at__lt=moment).delete()
+
+
+async def notifications_after(user_pk: int, seq: int, limit: int = BATCH) -> list[Notification]:
+    return list(
+        await Notification.filter(recipient_id=user_pk, seq__gt=seq).order_by("seq").limit(limit)
+    )

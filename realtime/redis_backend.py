@@ -1,0 +1,126 @@
+"""A broadcaster backend on Redis pub/sub that subscribes correctly and reconnects.
+
+broadcaster 0.3.1's own Redis backend starts listening before any channel is
+subscribed (redis-py then never listens), has no reconnect, and its queues are
+unbounded. This one listens only while subscribed, reconnects with backoff,
+resubscribes every channel, and then emits RESYNC on each so streams refill
+from the log whatever pub/sub lost while it was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from broadcaster import Event
+from broadcaster._backends.base import BroadcastBackend
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("funnelgraph.realtime")
+
+RESYNC = "resync"
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class RedisBackend(BroadcastBackend):
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._channels: set[str] = set()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._wanted = asyncio.Event()
+        self._pubsub: PubSub | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self._publisher = Redis.from_url(self._url, socket_connect_timeout=2, socket_timeout=5)
+        self._listener = asyncio.create_task(self._listen(), name="redis-listener")
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        await self._close_pubsub()
+        await self._publisher.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        self._wanted.set()
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.subscribe(channel)
+            except (OSError, RedisError):
+                # The listener reconnects, resubscribes and sends RESYNC.
+                logger.warning("subscribing to %s failed; will resubscribe", channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        if self._pubsub is not None:
+            with contextlib.suppress(OSError, RedisError):
+                await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._publisher.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._events.get()
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            # redis-py does not listen while no channel is subscribed: wait for one.
+            await self._wanted.wait()
+            try:
+                await self._open_pubsub()
+                if not first:
+                    logger.info(
+                        "redis pub/sub reconnected; resyncing %d channels", len(self._channels)
+                    )
+                    for channel in list(self._channels):
+                        self._events.put_nowait(Event(channel, RESYNC))
+                first = False
+                backoff = 0.1
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, RedisError) as error:
+                first = False
+                logger.warning("redis pub/sub lost (%s); retrying in %.1fs", error, backoff)
+                await self._close_pubsub()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _open_pubsub(self) -> None:
+        self._pubsub = self._publisher.pubsub(ignore_subscribe_messages=True)
+        if self._channels:
+            await self._pubsub.subscribe(*self._channels)
+
+    async def _read(self) -> None:
+        assert self._pubsub is not None
+        while True:
+            if not self._channels:
+                self._wanted.clear()
+                await self._close_pubsub()
+                return
+            message = await self._pubsub.get_message(timeout=1.0)
+            if message is not None and message.get("type") == "message":
+                channel = message["channel"]
+                data = message["data"]
+                self._events.put_nowait(
+                    Event(
+                        channel.decode() if isinstance(channel, bytes) else channel,
+                        data.decode() if isinstance(data, bytes) else str(data),
+                    )
+                )
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            except (OSError, RedisError):
+                pass

@@ -1,0 +1,47 @@
+"""A stream over a log: replay after a cursor, then live, never skipping or repeating."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from realtime.hub import Fetch, Hub, SeqOf
+
+QUIET_CHECK_SECONDS = 15.0
+
+
+async def follow(
+    hub: Hub, channel: str, fetch: Fetch, seq_of: SeqOf, *, after: int, head: int
+) -> AsyncIterator[Any]:
+    """Rows with seq > `after`, in seq order, then each new one as it is committed.
+
+    The inbox opens before the replay, so a row committed meanwhile is either
+    replayed or offered live; seq order drops the duplicate and reveals a gap,
+    which is filled from the log.
+    """
+    async with hub.inbox(channel, fetch, seq_of, start=head) as inbox:
+        last = after
+        read_log = True
+        while True:
+            if read_log:
+                inbox.behind = False
+                rows = await fetch(last)
+                for row in rows:
+                    last = seq_of(row)
+                    yield row
+                if rows:
+                    continue  # a full batch may have more behind it
+                read_log = False
+            await inbox.wait(QUIET_CHECK_SECONDS)
+            if inbox.behind:
+                read_log = True
+                continue
+            for row in inbox.take_all():
+                seq = seq_of(row)
+                if seq <= last:
+                    continue
+                if seq != last + 1:
+                    read_log = True
+                    break
+                last = seq
+                yield row

@@ -1,0 +1,223 @@
+"""Campaign events as clients receive them: the envelope and one payload type per change.
+
+Payload objects are loaded when the event is sent (the log holds ids only) and
+pass through the same visibility rules and field guards as in any query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+import schema.enums  # noqa: F401  (publishes OpportunityResult)
+from models import CampaignEvent as CampaignEventModel
+from models import ChatMessage as ChatMessageModel
+from models import EventKind, OpportunityResult
+from resolvers.context import Context
+from resolvers.event_cursors import event_cursor
+from resolvers.ids import encode_id
+from schema.chat import ChatMessage
+from schema.opportunity import Opportunity, Order, related_card
+from schema.user import User, load_user
+
+if TYPE_CHECKING:
+    from schema.campaign import Campaign, Stage
+
+LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
+LazyStage = Annotated["Stage", strawberry.lazy("schema.campaign")]
+
+
+def _gid(type_name: str, pk: Any) -> strawberry.ID:
+    return strawberry.ID(encode_id(type_name, int(pk)))
+
+
+async def _stage(info: Info[Context, None], pk: int | None) -> Stage | None:
+    from schema.campaign import Stage
+
+    stage = None if pk is None else await info.context.loaders.stage_by_id.load(pk)
+    return None if stage is None else Stage.from_model(stage)
+
+
+@strawberry.type
+class _CardPayload:
+    data: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def opportunity_id(self) -> strawberry.ID:
+        return _gid("Opportunity", self.data["opportunity_id"])
+
+    @strawberry.field
+    async def opportunity(self, info: Info[Context, None]) -> Opportunity | None:
+        return await related_card(info, self.data["opportunity_id"])
+
+
+@strawberry.type(
+    description="Objects inside payloads show their current state; they are null when "
+    "deleted since."
+)
+class OpportunityCreated(_CardPayload):
+    pass
+
+
+@strawberry.type
+class OpportunityUpdated(_CardPayload):
+    @strawberry.field(
+        description='GraphQL field names that changed, e.g. ["probability", "amount"].'
+    )
+    def changed_fields(self) -> list[str]:
+        return list(self.data.get("changed_fields", []))
+
+
+@strawberry.type
+class OpportunityMoved(_CardPayload):
+    @strawberry.field
+    async def from_stage(self, info: Info[Context, None]) -> LazyStage | None:
+        return await _stage(info, self.data.get("from_stage_id"))
+
+    @strawberry.field
+    async def to_stage(self, info: Info[Context, None]) -> LazyStage | None:
+        return await _stage(info, self.data.get("to_stage_id"))
+
+    @strawberry.field(description="The card it now follows in its column; null when first.")
+    def after_id(self) -> strawberry.ID | None:
+        after = self.data.get("after_id")
+        return None if after is None else _gid("Opportunity", after)
+
+
+@strawberry.type
+class OpportunityAssigned(_CardPayload):
+    @strawberry.field
+    async def previous_owner(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.data.get("previous_owner_id"))
+
+    @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.data.get("owner_id"))
+
+
+@strawberry.type
+class OpportunityClosed(_CardPayload):
+    @strawberry.field
+    def result(self) -> OpportunityResult:
+        return OpportunityResult(self.data["result"])
+
+    @strawberry.field
+    def failure_reason(self) -> str | None:
+        reason = self.data.get("failure_reason")
+        return None if reason is None else str(reason)
+
+    @strawberry.field
+    async def order(self, info: Info[Context, None]) -> Order | None:
+        order_id = self.data.get("order_id")
+        if order_id is None or await related_card(info, self.data["opportunity_id"]) is None:
+            return None
+        order = await info.context.loaders.order_by_id.load(order_id)
+        return None if order is None else Order.from_model(order)
+
+
+@strawberry.type
+class OpportunityReopened(_CardPayload):
+    pass
+
+
+@strawberry.type
+class OpportunityDeleted:
+    data: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field
+    def opportunity_id(self) -> strawberry.ID:
+        return _gid("Opportunity", self.data["opportunity_id"])
+
+    @strawberry.field
+    def stage_id(self) -> strawberry.ID:
+        return _gid("Stage", self.data["stage_id"])
+
+
+@strawberry.type
+class ChatMessagePosted:
+    message: ChatMessage
+
+
+@strawberry.type
+class CampaignUpdated:
+    campaign: LazyCampaign
+    changed_fields: list[str] = strawberry.field(
+        description='GraphQL field names that changed, e.g. ["participants", "stages"].'
+    )
+
+
+CampaignEventPayload = Annotated[
+    OpportunityCreated
+    | OpportunityUpdated
+    | OpportunityMoved
+    | OpportunityAssigned
+    | OpportunityClosed
+    | OpportunityReopened
+    | OpportunityDeleted
+    | ChatMessagePosted
+    | CampaignUpdated,
+    strawberry.union("CampaignEventPayload"),
+]
+
+CARD_PAYLOADS: dict[EventKind, type[_CardPayload]] = {
+    EventKind.OPPORTUNITY_CREATED: OpportunityCreated,
+    EventKind.OPPORTUNITY_UPDATED: OpportunityUpdated,
+    EventKind.OPPORTUNITY_MOVED: OpportunityMoved,
+    EventKind.OPPORTUNITY_ASSIGNED: OpportunityAssigned,
+    EventKind.OPPORTUNITY_CLOSED: OpportunityClosed,
+    EventKind.OPPORTUNITY_REOPENED: OpportunityReopened,
+}
+
+
+@strawberry.type(
+    description="One entry of a campaign's event log. seq grows by exactly one per event of "
+    "the campaign, in commit order."
+)
+class CampaignEvent:
+    row: strawberry.Private[CampaignEventModel]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return event_cursor(self.row.campaign_id, self.row.seq)
+
+    @strawberry.field
+    def seq(self) -> int:
+        return int(self.row.seq)
+
+    @strawberry.field
+    def occurred_at(self) -> datetime:
+        return self.row.occurred_at
+
+    @strawberry.field
+    async def actor(self, info: Info[Context, None]) -> User | None:
+        return await load_user(info, self.row.actor_id)
+
+    @strawberry.field
+    def campaign_id(self) -> strawberry.ID:
+        return _gid("Campaign", self.row.campaign_id)
+
+    @strawberry.field
+    async def payload(self, info: Info[Context, None]) -> CampaignEventPayload:
+        payload: CampaignEventPayload = await payload_of(info, self.row)
+        return payload
+
+
+async def payload_of(info: Info[Context, None], event: CampaignEventModel) -> Any:
+    from schema.campaign import Campaign
+
+    data = dict(event.data)
+    if event.kind in CARD_PAYLOADS:
+        return CARD_PAYLOADS[event.kind](data=data)
+    if event.kind == EventKind.OPPORTUNITY_DELETED:
+        return OpportunityDeleted(data=data)
+    if event.kind == EventKind.CHAT_MESSAGE_POSTED:
+        message = await ChatMessageModel.get(id=data["message_id"])
+        return ChatMessagePosted(message=ChatMessage.from_model(message))
+    campaign = await info.context.loaders.campaign_by_id.load(event.campaign_id)
+    assert campaign is not None
+    return CampaignUpdated(
+        campaign=Campaign.from_model(campaign), changed_fields=list(data.get("changed_fields", []))
+    )

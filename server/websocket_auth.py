@@ -1,0 +1,54 @@
+"""Websocket sign-in: the token rides in connection_init; the socket closes when it expires."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from starlette.websockets import WebSocket
+
+from models import User
+from resolvers.context import Context
+from server.auth import JwtTokens
+
+logger = logging.getLogger("funnelgraph.websocket")
+
+EXPIRED = 4403
+
+
+async def viewer_from_init(tokens: JwtTokens, context: Context) -> User | None:
+    """The user the connection_init payload's `Authorization: Bearer ...` names."""
+    params = context.connection_params or {}
+    authorization = params.get("Authorization") or params.get("authorization")
+    if not isinstance(authorization, str):
+        return None
+    return await tokens.viewer(authorization)
+
+
+def close_at_expiry(tokens: JwtTokens, context: Context) -> None:
+    """Close the socket with 4403 the moment its token expires."""
+    params = context.connection_params or {}
+    token = str(params.get("Authorization") or params.get("authorization") or "")
+    claims = tokens.claims(token.partition(" ")[2].strip())
+    websocket = context.request
+    if claims is None or not isinstance(websocket, WebSocket):
+        return
+    expires = datetime.fromtimestamp(float(str(claims["exp"])), UTC)
+    delay = max(0.0, (expires - datetime.now(UTC)).total_seconds())
+    loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()
+
+    def expire() -> None:
+        task = loop.create_task(_close(websocket))
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    loop.call_later(delay, expire)
+
+
+async def _close(websocket: WebSocket) -> None:
+    try:
+        await websocket.close(code=EXPIRED, reason="token expired")
+    except RuntimeError:  # already closed
+        pass

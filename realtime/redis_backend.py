@@ -120,7 +120,5 @@ class RedisBackend(BroadcastBackend):
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            try:
+            with contextlib.suppress(OSError, RedisError):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
-            except (OSError, RedisError):
-                pass

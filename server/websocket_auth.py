@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -48,7 +49,5 @@ def close_at_expiry(tokens: JwtTokens, context: Context) -> None:
 
 
 async def _close(websocket: WebSocket) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # already closed
         await websocket.close(code=EXPIRED, reason="token expired")
-    except RuntimeError:  # already closed
-        pass

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from models import Notification, NotificationKind, Opportunity, User
+from realtime.channels import user_channel
 from resolvers.errors import BadUserInput
+from resolvers.outbox import signal_after_commit
 from resolvers.ids import decode_id
 from resolvers.pagination import Page, PageArgs, paginate
 
@@ -23,17 +25,26 @@ async def notify(
 ) -> None:
     """One notification per recipient, never to the actor who caused it."""
     actor_pk = actor.pk if actor else None
-    unique = list(dict.fromkeys(pk for pk in recipients if pk is not None and pk != actor_pk))
-    await Notification.bulk_create(
-        Notification(
+    # Sorted: every writer locks user rows in the same order, so none deadlock.
+    unique = sorted({pk for pk in recipients if pk is not None and pk != actor_pk})
+    for pk in unique:
+        seq = await _next_seq(pk)
+        await Notification.create(
             recipient_id=pk,
             kind=kind,
             opportunity_id=card.pk,
             campaign_id=card.campaign_id,
             actor_id=actor_pk,
+            seq=seq,
         )
-        for pk in unique
-    )
+        signal_after_commit(user_channel(pk), seq)
+
+
+async def _next_seq(user_pk: int) -> int:
+    """The recipient's next notification number, gap-free in commit order."""
+    user = await User.select_for_update().get(id=user_pk)
+    await User.filter(id=user_pk).update(notification_seq=user.notification_seq + 1)
+    return int(user.notification_seq) + 1
 
 
 async def list_notifications(viewer: User, unread_only: bool, page: PageArgs) -> Page[Notification]:

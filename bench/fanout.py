@@ -1,0 +1,750 @@
+"""Subscription fan-out: funnelgraph's campaignEvents beside a bare Starlette websocket fan-out.
+
+Creates a scratch PostgreSQL database (dropped at the end) and a private
+redis-server, seeds one campaign (a manager with every permission, three
+stages, one card), starts one real `funnelgraph serve` process and one bare
+Starlette app under uvicorn, then for each N opens N websocket subscribers and
+sends E triggers one at a time over HTTP:
+
+- funnelgraph: `moveOpportunity` mutations moving the card back and forth, every
+  subscriber on `campaignEvents(campaignId, after: lastEventCursor)`;
+- baseline: a POST whose body is the exact message text a GraphQL subscriber
+  received for that event; the app sends it to every connected socket.
+
+Latency = receipt time at the subscriber minus the moment the trigger's HTTP
+response arrived (the mutation had committed and published just before).
+
+Run: `python -m bench.fanout [--subscribers 100 1000] [--events 200]`
+(BENCH_POSTGRES_URL names the server's admin database; default
+postgres://postgres@127.0.0.1:5432/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+SECRET = "fanout-bench-secret-key-that-is-long-enough-for-hs256"
+EMAIL = "manager@fanout.bench"
+PASSWORD = "fanout-bench-password"
+OPEN_CONCURRENCY = 50
+STALL_SECONDS = 15.0
+READY_TIMEOUT = 60.0
+
+SUBSCRIPTION = """
+subscription Fanout($c: ID!, $lastEventCursor: String) {
+  campaignEvents(campaignId: $c, after: $lastEventCursor) {
+    seq
+    payload { __typename ... on OpportunityMoved { opportunityId toStage { id } afterId } }
+  }
+}
+"""
+MOVE = """
+mutation Move($i: MoveOpportunityInput!) { moveOpportunity(input: $i) { id version } }
+"""
+LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
+BOARD = """
+query Board { campaigns { edges { node {
+  id lastEventCursor stages { id opportunities { edges { node { id } } } }
+} } } }
+"""
+
+
+# --------------------------------------------------------------------------- baseline app
+
+
+def baseline_app() -> Any:
+    """The bare Starlette fan-out (a uvicorn factory): keep sockets, send each POST to all."""
+    from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    sockets: set[WebSocket] = set()
+
+    async def keep(websocket: WebSocket) -> None:
+        await websocket.accept()
+        sockets.add(websocket)
+        try:
+            while True:
+                await websocket.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            sockets.discard(websocket)
+
+    async def fan_out(text: str) -> None:
+        for websocket in list(sockets):
+            try:
+                await websocket.send_text(text)
+            except Exception:  # a socket closing meanwhile
+                sockets.discard(websocket)
+
+    async def trigger(request: Request) -> Response:
+        text = (await request.body()).decode()
+        # Like the mutation: answer, then the message travels to the sockets.
+        return PlainTextResponse("ok", background=BackgroundTask(fan_out, text))
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            WebSocketRoute("/ws", keep),
+            Route("/trigger", trigger, methods=["POST"]),
+            Route("/healthz", healthz),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Server:
+    base: str
+    port: int
+    pid: int
+    log: Path
+
+    def rss(self) -> int:
+        import psutil
+
+        return int(psutil.Process(self.pid).memory_info().rss)
+
+    def cpu(self) -> float:
+        import psutil
+
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def listening(self) -> bool:
+        import psutil
+
+        return any(
+            c.laddr and c.laddr.port == self.port and c.status == psutil.CONN_LISTEN
+            for c in psutil.Process(self.pid).net_connections(kind="tcp")
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], label: str) -> Iterator[Server]:
+    """tests.live.serving, with the pid kept and stderr to a file (a PIPE nobody reads
+    fills up with uvicorn's per-connection log lines and blocks the server)."""
+    from tests.live import _wait_for, free_port
+
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix=f"fanout-{label}-", suffix=".log")[1])
+    with (
+        log.open("w") as sink,
+        subprocess.Popen(
+            [*argv, "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            text=True,
+        ) as process,
+    ):
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for(f"{base}/healthz", process)
+            server = Server(base, port, process.pid, log)
+            if not server.listening():
+                raise RuntimeError(f"pid {process.pid} is not the process listening on {port}")
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    from tests.live import SETTINGS_VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    return {**env, **extra}
+
+
+# --------------------------------------------------------------------------- database
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    import asyncpg
+
+    name = f"funnelgraph_fanout_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(ADMIN_URL)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def seed(url: str) -> None:
+    """A manager with every permission, one campaign of three stages, one card."""
+    from models import Opportunity, Permission, Stage
+    from models.database import apply_migrations, close_database, open_database
+    from models.ranking import keys_after
+    from resolvers.campaigns import create_campaign
+    from resolvers.customers import create_customer
+    from resolvers.users import create_user
+
+    await apply_migrations(url)
+    await open_database(url)
+    try:
+        manager = await create_user(
+            name="Fanout Manager", email=EMAIL, password=PASSWORD, permissions=list(Permission)
+        )
+        customer = await create_customer(
+            manager, name="Fanout Customer", phone=None, email=None, owner_id=None
+        )
+        campaign = await create_campaign(
+            manager,
+            name="Fanout",
+            code=None,
+            description="fan-out benchmark",
+            stages=["New", "Contacted", "Demo"],
+            manager_id=None,
+            participant_ids=[],
+            auto_assign=False,
+            rotation_user_ids=None,
+            allow_duplicate_opportunities=False,
+            registration_wait_minutes=None,
+        )
+        first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
+        assert first is not None
+        await Opportunity.create(
+            campaign_id=campaign.pk,
+            customer_id=customer.pk,
+            stage_id=first.pk,
+            owner_id=manager.pk,
+            name=customer.name,
+            probability=10,
+            rank=keys_after(None, 1)[0],
+            created_by_id=manager.pk,
+        )
+    finally:
+        await close_database()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Subscriber:
+    socket: Any
+    expected: int
+    received: list[tuple[int, float]] = field(default_factory=list)  # (seq, perf_counter)
+    texts: dict[int, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    keep_text: bool = False
+    task: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        try:
+            async for text in self.socket:
+                now = time.perf_counter()
+                message = json.loads(text)
+                kind = message.get("type")
+                if kind == "ping":
+                    await self.socket.send('{"type":"pong"}')
+                    continue
+                if kind == "pong":
+                    continue
+                if kind != "next" or message["payload"].get("errors"):
+                    self.problems.append(text[:300])
+                    continue
+                seq = int(message["payload"]["data"]["campaignEvents"]["seq"])
+                self.received.append((seq, now))
+                if self.keep_text:
+                    self.texts[seq] = text
+                if len(self.received) >= self.expected:
+                    self.done.set()
+        except Exception as error:  # the socket closed under us: report it
+            if not self.done.is_set():
+                self.problems.append(f"reader ended: {error!r}")
+
+
+@dataclass
+class Result:
+    side: str
+    n: int
+    events: int
+    deliveries: int = 0
+    wall: float = float("nan")
+    p50: float = float("nan")
+    p99: float = float("nan")
+    max_latency: float = float("nan")
+    p50_sent: float = float("nan")
+    p99_sent: float = float("nan")
+    mem_per_conn: float = float("nan")
+    misses: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    problems: list[str] = field(default_factory=list)
+    open_seconds: float = float("nan")
+    trigger_seconds: float = float("nan")
+    cpu_per_delivery_us: float = float("nan")
+    texts: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.deliveries / self.wall if self.wall > 0 else float("nan")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+async def open_subscribers(
+    n: int, connect: Callable[[], Awaitable[Any]], expected: int
+) -> tuple[list[Subscriber], list[str]]:
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    failures: list[str] = []
+
+    async def one(index: int) -> Subscriber | None:
+        async with gate:
+            for attempt in range(3):
+                try:
+                    socket = await connect()
+                    break
+                except Exception as error:
+                    if attempt == 2:
+                        failures.append(f"subscriber {index}: {error!r}")
+                        return None
+                    await asyncio.sleep(0.5)
+        sub = Subscriber(socket, expected, keep_text=index == 0)
+        sub.task = asyncio.create_task(sub.read())
+        return sub
+
+    opened = await asyncio.gather(*(one(i) for i in range(n)))
+    return [s for s in opened if s is not None], failures
+
+
+async def wait_all(subs: list[Subscriber], count: Callable[[Subscriber], int], target: int,
+                   stall: float, cap: float) -> bool:
+    """Until every subscriber has `target` messages; False on a stall or the cap."""
+    started = time.monotonic()
+    last_total, last_change = -1, time.monotonic()
+    while True:
+        total = sum(count(s) for s in subs)
+        if all(count(s) >= target for s in subs):
+            return True
+        now = time.monotonic()
+        if total != last_total:
+            last_total, last_change = total, now
+        if now - last_change > stall or now - started > cap:
+            return False
+        await asyncio.sleep(0.05)
+
+
+async def close_all(subs: list[Subscriber]) -> None:
+    async def one(sub: Subscriber) -> None:
+        try:
+            await asyncio.wait_for(sub.socket.close(), 10)
+        except Exception:
+            pass
+        if sub.task is not None:
+            sub.task.cancel()
+            await asyncio.gather(sub.task, return_exceptions=True)
+
+    await asyncio.gather(*(one(s) for s in subs))
+
+
+async def phase(
+    side: str,
+    server: Server,
+    n: int,
+    events: int,
+    connect: Callable[[], Awaitable[Any]],
+    trigger: Callable[[int], Awaitable[None]],
+    first_seq: Callable[[], Awaitable[int]],
+) -> Result:
+    """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time."""
+    result = Result(side, n, events)
+    await asyncio.sleep(1.0)  # let the previous phase's sockets finish closing
+    rss_before = server.rss()
+    start_seq = await first_seq()  # the seq the warm-up trigger will get
+    expected = list(range(start_seq, start_seq + 1 + events))
+    opened_at = time.perf_counter()
+    subs, failures = await open_subscribers(n, connect, len(expected))
+    result.problems += failures
+    result.open_seconds = time.perf_counter() - opened_at
+    try:
+        # Warm-up: proves every subscription is live before the clock starts.
+        await trigger(0)
+        if not await wait_all(subs, lambda s: len(s.received), 1, STALL_SECONDS, READY_TIMEOUT):
+            late = sum(1 for s in subs if not s.received)
+            result.problems.append(f"warm-up: {late} of {len(subs)} subscribers got nothing")
+        await asyncio.sleep(0.5)
+        result.mem_per_conn = (server.rss() - rss_before) / n
+        cpu_before = server.cpu()
+
+        responded: dict[int, float] = {}
+        requested: dict[int, float] = {}
+        sent_at = time.perf_counter()
+        for i in range(1, events + 1):
+            requested[start_seq + i] = time.perf_counter()
+            await trigger(i)
+            responded[start_seq + i] = time.perf_counter()
+        result.trigger_seconds = time.perf_counter() - sent_at
+        complete = await wait_all(
+            subs, lambda s: len(s.received), len(expected), STALL_SECONDS, 240.0
+        )
+        await asyncio.sleep(0.3)  # room for a duplicate to show up
+        result.cpu_per_delivery_us = (server.cpu() - cpu_before) * 1e6
+        if not complete:
+            result.problems.append(
+                f"stalled: no new delivery for {STALL_SECONDS:.0f} s after the last trigger"
+            )
+
+        latencies: list[float] = []
+        from_sent: list[float] = []
+        last_receipt = sent_at
+        for sub in subs:
+            seqs = [seq for seq, _ in sub.received]
+            if seqs != expected:
+                seen = set(seqs)
+                result.misses += sum(1 for seq in expected if seq not in seen)
+                result.duplicates += len(seqs) - len(seen)
+                result.out_of_order += sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a)
+            for seq, at in sub.received:
+                if seq in responded:
+                    latencies.append(at - responded[seq])
+                    from_sent.append(at - requested[seq])
+                    last_receipt = max(last_receipt, at)
+            result.problems += sub.problems[:3]
+        result.misses += (n - len(subs)) * len(expected)
+        result.deliveries = len(latencies)
+        result.wall = last_receipt - sent_at
+        result.p50 = percentile(latencies, 0.50)
+        result.p99 = percentile(latencies, 0.99)
+        result.max_latency = max(latencies) if latencies else float("nan")
+        result.p50_sent = percentile(from_sent, 0.50)
+        result.p99_sent = percentile(from_sent, 0.99)
+        if result.deliveries:
+            result.cpu_per_delivery_us /= result.deliveries
+        if subs:
+            result.texts = subs[0].texts
+    finally:
+        await close_all(subs)
+    return result
+
+
+# --------------------------------------------------------------------------- the two sides
+
+
+@dataclass
+class Board:
+    token: str
+    campaign_id: str
+    stage_ids: list[str]
+    card_id: str
+
+
+async def board(base: str, token: str) -> tuple[Board, str]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        body = (
+            await http.post(
+                "/graphql",
+                json={"query": BOARD},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        ).json()
+    node = body["data"]["campaigns"]["edges"][0]["node"]
+    cards = [e["node"]["id"] for s in node["stages"] for e in s["opportunities"]["edges"]]
+    return Board(token, node["id"], [s["id"] for s in node["stages"]], cards[0]), node[
+        "lastEventCursor"
+    ]
+
+
+async def login(base: str) -> str:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        body = (
+            await http.post(
+                "/graphql", json={"query": LOGIN, "variables": {"e": EMAIL, "p": PASSWORD}}
+            )
+        ).json()
+    return str(body["data"]["login"]["token"])
+
+
+async def funnelgraph_phase(server: Server, db_url: str, n: int, events: int) -> Result:
+    import asyncpg
+    import httpx
+
+    from resolvers.ids import decode_id
+    from tests.live import LiveClient
+
+    token = await login(server.base)
+    info, cursor = await board(server.base, token)
+    campaign_pk = decode_id(info.campaign_id, "Campaign")
+    variables = {"c": info.campaign_id, "lastEventCursor": cursor}
+
+    async def connect() -> Any:
+        client = await LiveClient.connect(server.base, token)
+        await client.subscribe(SUBSCRIPTION, variables)
+        return client.socket
+
+    async def first_seq() -> int:
+        connection = await asyncpg.connect(db_url)
+        try:
+            value = await connection.fetchval(
+                "SELECT event_seq FROM campaign WHERE id = $1", campaign_pk
+            )
+        finally:
+            await connection.close()
+        return int(value) + 1
+
+    async with httpx.AsyncClient(
+        base_url=server.base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        # Back and forth between the second and third stage (the card starts in the first).
+        async def trigger(i: int) -> None:
+            target = info.stage_ids[1 + i % 2]
+            response = await http.post(
+                "/graphql",
+                json={"query": MOVE, "variables": {"i": {"id": info.card_id, "stageId": target}}},
+            )
+            body = response.json()
+            if body.get("errors") or response.status_code != 200:
+                raise RuntimeError(f"moveOpportunity failed: {body}")
+
+        result = await phase("funnelgraph", server, n, events, connect, trigger, first_seq)
+    # Each event must be the move that was sent: toStage alternates with the trigger.
+    for seq, text in result.texts.items():
+        payload = json.loads(text)["payload"]["data"]["campaignEvents"]["payload"]
+        want = info.stage_ids[1 + (seq - min(result.texts)) % 2]
+        if payload.get("toStage", {}).get("id") != want:
+            result.problems.append(f"seq {seq} carries {payload}, expected toStage {want}")
+            break
+    return result
+
+
+def synthetic_text(seq: int) -> str:
+    event = {
+        "seq": seq,
+        "payload": {
+            "__typename": "OpportunityMoved",
+            "opportunityId": "T3Bwb3J0dW5pdHk6MQ==",
+            "toStage": {"id": "U3RhZ2U6Mg=="},
+            "afterId": None,
+        },
+    }
+    return json.dumps(
+        {"id": "1", "type": "next", "payload": {"data": {"campaignEvents": event}}},
+        separators=(",", ":"),
+    )
+
+
+async def baseline_phase(server: Server, n: int, events: int, texts: dict[int, str]) -> Result:
+    """The same triggers, carrying the exact texts a GraphQL subscriber got (seq renumbered
+    from 1 only when the GraphQL side captured nothing)."""
+    import httpx
+    import websockets
+
+    ordered = [texts[seq] for seq in sorted(texts)]
+    if len(ordered) < events + 1:
+        ordered = [synthetic_text(seq) for seq in range(1, events + 2)]
+    start = json.loads(ordered[0])["payload"]["data"]["campaignEvents"]["seq"]
+    url = server.base.replace("http://", "ws://") + "/ws"
+
+    async def connect() -> Any:
+        return await websockets.connect(url)
+
+    async def first_seq() -> int:
+        return int(start)
+
+    async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+
+        async def trigger(i: int) -> None:
+            response = await http.post("/trigger", content=ordered[i].encode())
+            response.raise_for_status()
+
+        return await phase("baseline", server, n, events, connect, trigger, first_seq)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
+
+
+def ratio(a: float, b: float) -> str:
+    if math.isnan(a) or math.isnan(b) or b <= 0:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def report_phase(r: Result) -> None:
+    print(
+        f"  {r.side:<11} N={r.n:<5} opened in {r.open_seconds:5.1f} s | "
+        f"{r.events} triggers sent in {r.trigger_seconds:6.2f} s | "
+        f"{r.deliveries} deliveries in {r.wall:6.2f} s = {r.rate:9.0f}/s | "
+        f"p50 {fmt_ms(r.p50)}  p99 {fmt_ms(r.p99)}  max {fmt_ms(r.max_latency)} "
+        f"(from request sent: p50 {fmt_ms(r.p50_sent)}  p99 {fmt_ms(r.p99_sent)}) | "
+        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | server CPU {r.cpu_per_delivery_us:6.1f} us/delivery | "
+        f"misses {r.misses} dup {r.duplicates} reordered {r.out_of_order}",
+        flush=True,
+    )
+    for problem in r.problems[:8]:
+        print(f"    ! {problem}", flush=True)
+    if len(r.problems) > 8:
+        print(f"    ! ... and {len(r.problems) - 8} more", flush=True)
+
+
+def report(pairs: list[tuple[Result, Result]]) -> None:
+    print()
+    print("Latency = subscriber receipt time - arrival of the trigger's HTTP response (the")
+    print("mutation had committed, and published to Redis, just before it answered). Client and")
+    print("trigger share one event loop, so a fan-out faster than that loop's next turn can show")
+    print("~0 or slightly negative latency (baseline); 'sent' columns measure from the request.")
+    print("events/s = deliveries of the timed events / (last receipt - first trigger sent).")
+    print("memory = server RSS with N subscribed (after the warm-up event) - RSS before, / N.")
+    print()
+    header = (
+        f"{'N':>5} {'side':<12} {'events/s':>10} {'p50':>10} {'p99':>10} "
+        f"{'p50 sent':>10} {'p99 sent':>10} {'KiB/conn':>9} {'misses':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for fg, base in pairs:
+        for r in (fg, base):
+            print(
+                f"{r.n:>5} {r.side:<12} {r.rate:>10.0f} {fmt_ms(r.p50):>10} {fmt_ms(r.p99):>10} "
+                f"{fmt_ms(r.p50_sent):>10} {fmt_ms(r.p99_sent):>10} "
+                f"{r.mem_per_conn / 1024:>9.1f} {r.misses:>7}"
+            )
+        print(
+            f"{fg.n:>5} {'fg/baseline':<12} {ratio(fg.rate, base.rate):>10} "
+            f"{ratio(fg.p50, base.p50):>10} {ratio(fg.p99, base.p99):>10} "
+            f"{ratio(fg.p50_sent, base.p50_sent):>10} {ratio(fg.p99_sent, base.p99_sent):>10} "
+            f"{ratio(fg.mem_per_conn, base.mem_per_conn):>9} {'':>7}"
+        )
+    print()
+    bad = [r for pair in pairs for r in pair if r.misses or r.duplicates or r.out_of_order]
+    if bad:
+        print("every subscriber got every seq exactly once, in order: NO")
+    else:
+        print("every subscriber got every seq exactly once, in order: yes (misses 0)")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def raise_open_file_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+
+
+async def measure(
+    fg_server: Server, base_server: Server, db_url: str, sizes: list[int], events: int
+) -> list[tuple[Result, Result]]:
+    pairs = []
+    for n in sizes:
+        fg = await funnelgraph_phase(fg_server, db_url, n, events)
+        report_phase(fg)
+        base = await baseline_phase(base_server, n, events, fg.texts)
+        report_phase(base)
+        pairs.append((fg, base))
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--events", type=int, default=200)
+    args = parser.parse_args(argv)
+    raise_open_file_limit(2 * max(args.subscribers) + 512)
+
+    from tests.live import FUNNELGRAPH, redis_server
+
+    started = time.perf_counter()
+    with redis_server() as redis, scratch_database() as db_url:
+        asyncio.run(seed(db_url))
+        fg_env = clean_env(
+            DATABASE_URL=db_url,
+            REDIS_URL=redis.url,
+            SECRET_KEY=SECRET,
+            FUNNELGRAPH_ENV="production",
+        )
+        uvicorn = [sys.executable, "-m", "uvicorn", "bench.fanout:baseline_app", "--factory",
+                   "--host", "127.0.0.1", "--lifespan", "off"]
+        with (
+            running([FUNNELGRAPH, "serve"], fg_env, "funnelgraph") as fg_server,
+            running(uvicorn, clean_env(), "baseline") as base_server,
+        ):
+            print(
+                f"funnelgraph serve: pid {fg_server.pid} on {fg_server.base} (PostgreSQL "
+                f"scratch db, redis-server :{redis.port}); baseline Starlette: pid "
+                f"{base_server.pid} on {base_server.base}; {os.cpu_count()} CPUs; "
+                f"{args.events} timed events per run (+1 warm-up)",
+                flush=True,
+            )
+            try:
+                pairs = run_loop(measure(fg_server, base_server, db_url, args.subscribers,
+                                         args.events))
+            finally:
+                tail = fg_server.log_tail(15)
+                errors = [line for line in tail.splitlines() if "Error" in line or "Trace" in line]
+                if errors:
+                    print("funnelgraph server log (tail):\n" + tail)
+    report(pairs)
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+
+
+def run_loop(coro: Awaitable[Any]) -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    return uvloop.run(coro)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

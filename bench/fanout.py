@@ -46,6 +46,7 @@ PASSWORD = "fanout-bench-password"
 OPEN_CONCURRENCY = 50
 STALL_SECONDS = 15.0
 READY_TIMEOUT = 60.0
+RESERVE_SECONDS = 40.0  # per size still to run: draining, closing, the baseline's turn
 
 SUBSCRIPTION = """
 subscription Fanout($c: ID!, $lastEventCursor: String) {
@@ -322,6 +323,8 @@ class Result:
     open_seconds: float = float("nan")
     trigger_seconds: float = float("nan")
     cpu_per_delivery_us: float = float("nan")
+    sql_per_delivery: float = float("nan")
+    asked: int = 0
     texts: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -399,9 +402,12 @@ async def phase(
     connect: Callable[[], Awaitable[Any]],
     trigger: Callable[[int], Awaitable[None]],
     first_seq: Callable[[], Awaitable[int]],
+    deadline: float | None = None,
+    sql_count: Callable[[], Awaitable[int]] | None = None,
 ) -> Result:
-    """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time."""
-    result = Result(side, n, events)
+    """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time
+    (fewer when the time budget's `deadline`, a time.monotonic() value, passes first)."""
+    result = Result(side, n, events, asked=events)
     await asyncio.sleep(1.0)  # let the previous phase's sockets finish closing
     rss_before = server.rss()
     start_seq = await first_seq()  # the seq the warm-up trigger will get
@@ -419,20 +425,30 @@ async def phase(
         await asyncio.sleep(0.5)
         result.mem_per_conn = (server.rss() - rss_before) / n
         cpu_before = server.cpu()
+        sql_before = await sql_count() if sql_count else 0
 
         responded: dict[int, float] = {}
         requested: dict[int, float] = {}
         sent_at = time.perf_counter()
         for i in range(1, events + 1):
+            if deadline is not None and time.monotonic() > deadline:
+                break
             requested[start_seq + i] = time.perf_counter()
             await trigger(i)
             responded[start_seq + i] = time.perf_counter()
         result.trigger_seconds = time.perf_counter() - sent_at
+        result.events = len(responded)
+        expected = expected[: 1 + result.events]
+        for sub in subs:
+            sub.expected = len(expected)
         complete = await wait_all(
             subs, lambda s: len(s.received), len(expected), STALL_SECONDS, 240.0
         )
         await asyncio.sleep(0.3)  # room for a duplicate to show up
         result.cpu_per_delivery_us = (server.cpu() - cpu_before) * 1e6
+        if sql_count:
+            await asyncio.sleep(1.2)  # backends report their statistics at most once a second
+            result.sql_per_delivery = await sql_count() - sql_before
         if not complete:
             result.problems.append(
                 f"stalled: no new delivery for {STALL_SECONDS:.0f} s after the last trigger"
@@ -464,6 +480,9 @@ async def phase(
         result.p99_sent = percentile(from_sent, 0.99)
         if result.deliveries:
             result.cpu_per_delivery_us /= result.deliveries
+            result.sql_per_delivery /= result.deliveries
+        else:
+            result.sql_per_delivery = result.cpu_per_delivery_us = float("nan")
         if subs:
             result.texts = subs[0].texts
     finally:
@@ -512,7 +531,9 @@ async def login(base: str) -> str:
     return str(body["data"]["login"]["token"])
 
 
-async def funnelgraph_phase(server: Server, db_url: str, n: int, events: int) -> Result:
+async def funnelgraph_phase(
+    server: Server, db_url: str, n: int, events: int, deadline: float | None
+) -> Result:
     import asyncpg
     import httpx
 
@@ -539,6 +560,19 @@ async def funnelgraph_phase(server: Server, db_url: str, n: int, events: int) ->
             await connection.close()
         return int(value) + 1
 
+    async def sql_count() -> int:
+        """Transactions committed in the scratch database: with no explicit transaction,
+        one per SQL statement (approximate: statistics arrive up to ~1 s late)."""
+        connection = await asyncpg.connect(db_url)
+        try:
+            value = await connection.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
+        finally:
+            await connection.close()
+        return int(value)
+
     async with httpx.AsyncClient(
         base_url=server.base, timeout=60, headers={"Authorization": f"Bearer {token}"}
     ) as http:
@@ -553,7 +587,9 @@ async def funnelgraph_phase(server: Server, db_url: str, n: int, events: int) ->
             if body.get("errors") or response.status_code != 200:
                 raise RuntimeError(f"moveOpportunity failed: {body}")
 
-        result = await phase("funnelgraph", server, n, events, connect, trigger, first_seq)
+        result = await phase(
+            "funnelgraph", server, n, events, connect, trigger, first_seq, deadline, sql_count
+        )
     # Each event must be the move that was sent: toStage alternates with the trigger.
     for seq, text in result.texts.items():
         payload = json.loads(text)["payload"]["data"]["campaignEvents"]["payload"]
@@ -586,7 +622,7 @@ async def baseline_phase(server: Server, n: int, events: int, texts: dict[int, s
     import httpx
     import websockets
 
-    ordered = [texts[seq] for seq in sorted(texts)]
+    ordered = [texts[seq] for seq in sorted(texts)][: events + 1]
     if len(ordered) < events + 1:
         ordered = [synthetic_text(seq) for seq in range(1, events + 2)]
     start = json.loads(ordered[0])["payload"]["data"]["campaignEvents"]["seq"]
@@ -623,11 +659,13 @@ def ratio(a: float, b: float) -> str:
 def report_phase(r: Result) -> None:
     print(
         f"  {r.side:<11} N={r.n:<5} opened in {r.open_seconds:5.1f} s | "
-        f"{r.events} triggers sent in {r.trigger_seconds:6.2f} s | "
+        f"{r.events} triggers sent in {r.trigger_seconds:6.2f} s"
+        f"{'' if r.events == r.asked else f' (of {r.asked}: time budget)'} | "
         f"{r.deliveries} deliveries in {r.wall:6.2f} s = {r.rate:9.0f}/s | "
         f"p50 {fmt_ms(r.p50)}  p99 {fmt_ms(r.p99)}  max {fmt_ms(r.max_latency)} "
         f"(from request sent: p50 {fmt_ms(r.p50_sent)}  p99 {fmt_ms(r.p99_sent)}) | "
-        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | server CPU {r.cpu_per_delivery_us:6.1f} us/delivery | "
+        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | server CPU {r.cpu_per_delivery_us:6.1f} us/delivery"
+        f"{'' if math.isnan(r.sql_per_delivery) else f', ~{r.sql_per_delivery:.1f} SQL xacts/delivery'} | "
         f"misses {r.misses} dup {r.duplicates} reordered {r.out_of_order}",
         flush=True,
     )
@@ -647,7 +685,7 @@ def report(pairs: list[tuple[Result, Result]]) -> None:
     print("memory = server RSS with N subscribed (after the warm-up event) - RSS before, / N.")
     print()
     header = (
-        f"{'N':>5} {'side':<12} {'events/s':>10} {'p50':>10} {'p99':>10} "
+        f"{'N':>5} {'side':<12} {'E':>4} {'events/s':>10} {'p50':>10} {'p99':>10} "
         f"{'p50 sent':>10} {'p99 sent':>10} {'KiB/conn':>9} {'misses':>7}"
     )
     print(header)
@@ -655,12 +693,12 @@ def report(pairs: list[tuple[Result, Result]]) -> None:
     for fg, base in pairs:
         for r in (fg, base):
             print(
-                f"{r.n:>5} {r.side:<12} {r.rate:>10.0f} {fmt_ms(r.p50):>10} {fmt_ms(r.p99):>10} "
+                f"{r.n:>5} {r.side:<12} {r.events:>4} {r.rate:>10.0f} {fmt_ms(r.p50):>10} {fmt_ms(r.p99):>10} "
                 f"{fmt_ms(r.p50_sent):>10} {fmt_ms(r.p99_sent):>10} "
                 f"{r.mem_per_conn / 1024:>9.1f} {r.misses:>7}"
             )
         print(
-            f"{fg.n:>5} {'fg/baseline':<12} {ratio(fg.rate, base.rate):>10} "
+            f"{fg.n:>5} {'fg/baseline':<12} {'':>4} {ratio(fg.rate, base.rate):>10} "
             f"{ratio(fg.p50, base.p50):>10} {ratio(fg.p99, base.p99):>10} "
             f"{ratio(fg.p50_sent, base.p50_sent):>10} {ratio(fg.p99_sent, base.p99_sent):>10} "
             f"{ratio(fg.mem_per_conn, base.mem_per_conn):>9} {'':>7}"
@@ -683,13 +721,21 @@ def raise_open_file_limit(needed: int) -> None:
 
 
 async def measure(
-    fg_server: Server, base_server: Server, db_url: str, sizes: list[int], events: int
+    fg_server: Server,
+    base_server: Server,
+    db_url: str,
+    sizes: list[int],
+    events: int,
+    budget_end: float,
 ) -> list[tuple[Result, Result]]:
     pairs = []
-    for n in sizes:
-        fg = await funnelgraph_phase(fg_server, db_url, n, events)
+    for index, n in enumerate(sizes):
+        # Leave room for what follows: this size's drain and baseline, then the later sizes.
+        deadline = budget_end - RESERVE_SECONDS * (len(sizes) - index)
+        fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline)
         report_phase(fg)
-        base = await baseline_phase(base_server, n, events, fg.texts)
+        # The baseline replays exactly the events the GraphQL side sent.
+        base = await baseline_phase(base_server, n, fg.events, fg.texts)
         report_phase(base)
         pairs.append((fg, base))
     return pairs
@@ -699,12 +745,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=270.0,
+        help="seconds for the whole run (default 270): a funnelgraph run stops sending "
+        "triggers early when it would overrun, and the baseline then sends as many",
+    )
     args = parser.parse_args(argv)
     raise_open_file_limit(2 * max(args.subscribers) + 512)
 
     from tests.live import FUNNELGRAPH, redis_server
 
     started = time.perf_counter()
+    budget_end = time.monotonic() + args.budget
     with redis_server() as redis, scratch_database() as db_url:
         asyncio.run(seed(db_url))
         fg_env = clean_env(
@@ -727,8 +781,11 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
             try:
-                pairs = run_loop(measure(fg_server, base_server, db_url, args.subscribers,
-                                         args.events))
+                pairs = run_loop(
+                    measure(
+                        fg_server, base_server, db_url, args.subscribers, args.events, budget_end
+                    )
+                )
             finally:
                 tail = fg_server.log_tail(15)
                 errors = [line for line in tail.splitlines() if "Error" in line or "Trace" in line]

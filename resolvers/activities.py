@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models import Communication, CommunicationKind, Opportunity, Order, Task, User
 from resolvers.customers import user_pk
+from resolvers.errors import BadUserInput
 from resolvers.opportunities import check_amount
 from resolvers.validation import clean_optional_text, clean_text
 
@@ -33,12 +34,24 @@ async def log_communication(
 
 
 async def create_task(
-    card: Opportunity, *, title: str, due_at: datetime | None, assignee_id: str | None
+    card: Opportunity,
+    members: list[int],
+    *,
+    title: str,
+    due_at: datetime | None,
+    assignee_id: str | None,
 ) -> Task:
+    """A task on the card, for the campaign's manager or one of its participants."""
+    assignee = None if assignee_id is None else await user_pk(assignee_id, "assigneeId")
+    if assignee is not None and assignee not in members:
+        raise BadUserInput(
+            "assigneeId: the assignee must be the campaign's manager or a participant",
+            field="assigneeId",
+        )
     return await Task.create(
         title=clean_text(title, "title", max_length=500),
         due_at=due_at,
-        assignee_id=None if assignee_id is None else await user_pk(assignee_id, "assigneeId"),
+        assignee_id=assignee,
         opportunity_id=card.pk,
     )
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from models import Notification, NotificationKind, Opportunity, User
 from realtime.channels import user_channel
 from resolvers.errors import BadUserInput
-from resolvers.outbox import signal_after_commit
 from resolvers.ids import decode_id
+from resolvers.outbox import signal_after_commit
 from resolvers.pagination import Page, PageArgs, paginate
 
 NEWEST_FIRST = ("-id",)

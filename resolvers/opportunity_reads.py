@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q, Subquery
 
-from models import Campaign, Communication, Opportunity, OpportunityResult, User
+from models import Campaign, Communication, Opportunity, OpportunityResult, Permission, User
 from resolvers.access import card_campaigns
 from resolvers.ids import decode_id
 from resolvers.pagination import Page, PageArgs, paginate
@@ -19,14 +19,20 @@ async def communications_of_card(card_pk: int, page: PageArgs) -> Page[Communica
 async def communications_of_customer(
     viewer: User, customer_pk: int, page: PageArgs
 ) -> Page[Communication]:
-    """Across the customer's opportunities the viewer may see, and those on no card."""
+    """Across the customer's opportunities the viewer may see.
+
+    A communication whose card was deleted stays on the customer, for its author,
+    the customer's owner and VIEW_ALL only.
+    """
     query = Communication.filter(customer_id=customer_pk)
+    orphaned = Q(opportunity_id__isnull=True)
+    if not viewer.can(Permission.VIEW_ALL):
+        orphaned &= Q(author_id=viewer.pk) | Q(customer__owner_id=viewer.pk)
     campaigns = card_campaigns(viewer)
     if campaigns is None:
-        query = query.filter(opportunity_id__isnull=True)
-    else:
-        seen = Opportunity.filter(campaign_id__in=Subquery(campaigns.values("id"))).values("id")
-        query = query.filter(Q(opportunity_id__isnull=True) | Q(opportunity_id__in=Subquery(seen)))
+        return await paginate(query.filter(orphaned), page, NEWEST_FIRST)
+    seen = Opportunity.filter(campaign_id__in=Subquery(campaigns.values("id"))).values("id")
+    query = query.filter(orphaned | Q(opportunity_id__in=Subquery(seen)))
     return await paginate(query, page, NEWEST_FIRST)
 
 

@@ -294,8 +294,10 @@ class OpportunityMutation:
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> Task:
+        card = await visible_card(info.context, input.opportunity_id)
         row = await activities.create_task(
-            await visible_card(info.context, input.opportunity_id),
+            card,
+            await member_ids(info.context, await card_campaign(info.context, card)),
             title=input.title,
             due_at=input.due_at,
             assignee_id=input.assignee_id,

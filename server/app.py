@@ -24,7 +24,7 @@ from realtime.transport import redis_answers
 from resolvers.context import Context
 from schema.schema import build_schema
 from server.auth import JwtTokens
-from server.background import registration_watch
+from server.background import log_retention, registration_watch
 from server.health import database_answers
 from server.settings import Settings
 from server.websocket_auth import close_at_expiry, viewer_from_init
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with (
                 open_bus(settings.redis_url),
                 registration_watch(settings.registration_check_seconds),
+                log_retention(settings.event_retention_days),
             ):
                 yield {}
         finally:

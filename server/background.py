@@ -1,34 +1,53 @@
-"""Periodic work owned by the lifespan: telling managers of overdue registrations."""
+"""Periodic work owned by the lifespan: overdue registrations and event-log retention."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from datetime import UTC, datetime, timedelta
 
+from realtime.log import purge_before
 from resolvers.registration import notify_overdue_registrations
 
 logger = logging.getLogger("funnelgraph.background")
 
 
-async def _every(seconds: float) -> None:
+async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
     while True:
         try:
-            await notify_overdue_registrations(datetime.now(UTC))
+            await work()
         except Exception:  # a failed round is logged and retried; the loop must live on
-            logger.exception("registration deadline check failed")
+            logger.exception("%s failed", what)
         await asyncio.sleep(seconds)
 
 
 @asynccontextmanager
-async def registration_watch(seconds: float) -> AsyncIterator[None]:
-    """Check registration deadlines every `seconds` while the context is open."""
-    task = asyncio.create_task(_every(seconds), name="registration-watch")
+async def periodic(
+    seconds: float, work: Callable[[], Awaitable[object]], what: str
+) -> AsyncIterator[None]:
+    """Run `work` every `seconds` while the context is open."""
+    task = asyncio.create_task(_every(seconds, work, what), name=what)
     try:
         yield
     finally:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+
+
+def registration_watch(seconds: float) -> AbstractAsyncContextManager[None]:
+    """Tell managers of cards that passed their registration deadline unowned."""
+    return periodic(
+        seconds,
+        lambda: notify_overdue_registrations(datetime.now(UTC)),
+        "registration deadline check",
+    )
+
+
+def log_retention(days: int) -> AbstractAsyncContextManager[None]:
+    """Drop campaign events older than `days`, hourly."""
+    return periodic(
+        3600, lambda: purge_before(datetime.now(UTC) - timedelta(days=days)), "event log purge"
+    )

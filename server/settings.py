@@ -31,6 +31,7 @@ class Settings:
     token_ttl_seconds: int
     allowed_origins: tuple[str, ...]
     registration_check_seconds: int = 30
+    event_retention_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -53,6 +54,7 @@ class Settings:
             environment=environment,
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
             registration_check_seconds=_positive_int(env, "REGISTRATION_CHECK_SECONDS", 30),
+            event_retention_days=_positive_int(env, "EVENT_RETENTION_DAYS", 30),
             allowed_origins=tuple(
                 origin.strip()
                 for origin in env.get("ALLOWED_ORIGINS", "").split(",")
@@ -119,7 +121,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number of seconds") from None
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value

@@ -126,7 +126,7 @@ async def post(base: str, query: str, variables: dict[str, Any], token: str) -> 
         response = await http.post(
             f"{base}/graphql",
             json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
         )
     body: dict[str, Any] = response.json()
     return body
@@ -167,7 +167,7 @@ class LiveClient:
         )
         return op_id
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:
         """The next message (next, error, complete) of any operation."""
         while True:
             message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
@@ -175,7 +175,7 @@ class LiveClient:
                 continue
             return dict(message)
 
-    async def next_data(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def next_data(self, timeout: float = 10.0) -> dict[str, Any]:
         message = await self.receive(timeout)
         assert message["type"] == "next", message
         assert not message["payload"].get("errors"), message

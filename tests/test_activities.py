@@ -387,3 +387,38 @@ async def test_customer_communications_pages_through_equal_times_once_each(api):
     assert seen == ["note 3", "note 2", "note 1", "note 0"]
     assert last["edges"] == []
     assert last["pageInfo"]["hasNextPage"] is False
+
+
+async def test_create_task_is_refused_for_an_assignee_outside_the_campaign(api):
+    # given
+    owner, colleague, _campaign, card = await sales_team()
+    outsider = await make_user(*SELLER)
+    # when
+    refused = await create_task(api, owner, card, assigneeId=gid("User", outsider))
+    allowed = await create_task(api, owner, card, assigneeId=gid("User", colleague))
+    # then
+    assert refused.codes == ["BAD_USER_INPUT"]
+    assert "assigneeId" in refused.errors[0]["message"]
+    assert allowed.ok()
+    assert await Task.all().count() == 1
+
+
+async def test_communications_of_a_deleted_card_stay_with_author_and_owner_only(api):
+    # given a note on a card that is then deleted
+    customer_owner = await make_user(*SELLER)
+    author = await make_user(*SELLER, Permission.OPPORTUNITY_DELETE)
+    stranger = await make_user(*SELLER)
+    campaign = await make_campaign(await make_user(), participants=[author])
+    customer = await make_customer(owner=customer_owner)
+    card = await make_opportunity(campaign, customer, owner=author)
+    (await log(api, author, card, content="private note")).ok()
+    await card.delete()
+    # when
+    seen_by = {
+        name: [
+            edge["node"]["content"] for edge in (await customer_page(api, user, customer))["edges"]
+        ]
+        for name, user in (("author", author), ("owner", customer_owner), ("stranger", stranger))
+    }
+    # then
+    assert seen_by == {"author": ["private note"], "owner": ["private note"], "stranger": []}

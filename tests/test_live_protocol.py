@@ -1,0 +1,205 @@
+"""The websocket protocol's sign-in and close codes, resync, and the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+import websockets
+
+from models import CampaignEvent
+from tests.conftest import TEST_SECRET
+from tests.factories import gid, make_campaign, make_user
+from tests.live import FUNNELGRAPH, SETTINGS_VARIABLES, LiveClient, post, serving
+from tests.test_live import EVENTS, SALES, token_for
+
+ME = "query { me { name } }"
+
+
+def env(database_url: str) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
+
+
+async def closed_with(client: LiveClient, timeout: float = 5.0) -> int | None:
+    try:
+        while True:
+            await asyncio.wait_for(client.socket.recv(), timeout)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+@pytest.mark.parametrize("token", [None, "not-a-jwt", "forged"])
+async def test_connection_init_without_a_valid_token_closes_4403(
+    app, database_url, tmp_path, token
+):
+    user = await make_user()
+    if token == "forged":
+        token = jwt.encode(
+            {"sub": str(user.pk), "exp": datetime.now(UTC) + timedelta(hours=1)},
+            "some-other-secret-key-0123456789abcdef",
+            algorithm="HS256",
+        )
+    with serving(tmp_path, **env(database_url)) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            payload = {} if token is None else {"Authorization": f"Bearer {token}"}
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_no_connection_init_within_ten_seconds_closes_4408(app, database_url, tmp_path):
+    with serving(tmp_path, **env(database_url)) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 15)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4408
+
+
+async def test_socket_closes_4403_when_its_token_expires(app, database_url, tmp_path):
+    user = await make_user()
+    with serving(tmp_path, **env(database_url)) as base:
+        # given a socket signed in with a token that has two seconds left
+        short = jwt.encode(
+            {"sub": str(user.pk), "exp": datetime.now(UTC) + timedelta(seconds=2)},
+            TEST_SECRET,
+            algorithm="HS256",
+        )
+        client = await LiveClient.connect(base, short)
+        # when the token expires, then the server closes the socket with 4403
+        code = await closed_with(client, timeout=10)
+    assert code == 4403
+
+
+async def test_legacy_graphql_ws_protocol_is_not_offered(app, database_url, tmp_path):
+    with serving(tmp_path, **env(database_url)) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        with pytest.raises((websockets.InvalidHandshake, websockets.ConnectionClosed)):
+            await legacy_handshake(url)
+
+
+async def legacy_handshake(url: str) -> None:
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_a_cursor_older_than_the_kept_log_ends_with_resync_required(
+    app, database_url, tmp_path
+):
+    # given a campaign whose first events were purged by retention
+    manager = await make_user(*SALES)
+    campaign = await make_campaign(manager)
+    with serving(tmp_path, **env(database_url)) as base:
+        token = token_for(manager)
+        start = (
+            await post(
+                base,
+                "query($id: ID!) { campaign(id: $id) { lastEventCursor } }",
+                {"id": gid("Campaign", campaign)},
+                token,
+            )
+        )["data"]["campaign"]["lastEventCursor"]
+        for body in ("one", "two", "three"):
+            await post(
+                base,
+                "mutation($i: PostChatMessageInput!) { postChatMessage(input: $i) { id } }",
+                {"i": {"campaignId": gid("Campaign", campaign), "body": body}},
+                token,
+            )
+        await CampaignEvent.filter(campaign_id=campaign.pk, seq__lte=2).delete()
+        # when a client resumes from before the purge
+        client = await LiveClient.connect(base, token)
+        await client.subscribe(EVENTS, {"campaignId": gid("Campaign", campaign), "after": start})
+        message = await client.receive()
+        await client.close()
+    # then
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "RESYNC_REQUIRED"
+
+
+async def test_embedded_default_delivers_live_events_in_one_process(tmp_path):
+    # given a server with nothing configured but its working directory (SQLite, memory bus)
+    clean_env = {}
+    created = await asyncio.to_thread(
+        subprocess.run,
+        [
+            FUNNELGRAPH,
+            "create-user",
+            "--email",
+            "m@example.com",
+            "--name",
+            "Mai",
+            "--password",
+            "password-123",
+            "--permission",
+            "CAMPAIGN_CREATE",
+            "--permission",
+            "OPPORTUNITY_ACCESS",
+            "--permission",
+            "OPPORTUNITY_CREATE",
+            "--permission",
+            "OPPORTUNITY_EDIT",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in __import__("os").environ.items() if k not in SETTINGS_VARIABLES},
+    )
+    assert created.returncode == 0, created.stderr
+    with serving(tmp_path, **clean_env) as base:
+        login = await post(
+            base,
+            'mutation { login(email: "m@example.com", password: "password-123") { token } }',
+            {},
+            "",
+        )
+        token = login["data"]["login"]["token"]
+        made = await post(
+            base,
+            'mutation { createCampaign(input: {name: "Spring", '
+            'stages: ["New", "Won"]}) { id lastEventCursor stages { id } } }',
+            {},
+            token,
+        )
+        campaign = made["data"]["createCampaign"]
+        customer = (
+            await post(
+                base, 'mutation { createCustomer(input: {name: "Hue Ceramics"}) { id } }', {}, token
+            )
+        )["data"]["createCustomer"]["id"]
+        client = await LiveClient.connect(base, token)
+        await client.subscribe(
+            EVENTS, {"campaignId": campaign["id"], "after": campaign["lastEventCursor"]}
+        )
+        # when a card is added and moved
+        card = await post(
+            base,
+            "mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id } }",
+            {"i": {"campaignId": campaign["id"], "customerId": customer}},
+            token,
+        )
+        card_id = card["data"]["createOpportunity"]["id"]
+        await post(
+            base,
+            "mutation($i: MoveOpportunityInput!) { moveOpportunity(input: $i) { id } }",
+            {"i": {"id": card_id, "stageId": campaign["stages"][1]["id"]}},
+            token,
+        )
+        received = [(await client.next_data())["campaignEvents"] for _ in range(2)]
+        await client.close()
+    # then both arrive, in order
+    assert [event["seq"] for event in received] == [1, 2]
+    assert [event["payload"]["__typename"] for event in received] == [
+        "OpportunityCreated",
+        "OpportunityMoved",
+    ]

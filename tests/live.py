@@ -87,8 +87,8 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @contextmanager
-def serving(cwd: Path, **env: str) -> Iterator[str]:
-    """A `funnelgraph serve` process (real uvicorn); yields its base URL."""
+def server_process(cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A `funnelgraph serve` process (real uvicorn); yields its base URL and the process."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     with subprocess.Popen(
@@ -102,10 +102,17 @@ def serving(cwd: Path, **env: str) -> Iterator[str]:
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_for(f"{base}/healthz", server)
-            yield base
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=20)
+
+
+@contextmanager
+def serving(cwd: Path, **env: str) -> Iterator[str]:
+    """A `funnelgraph serve` process (real uvicorn); yields its base URL."""
+    with server_process(cwd, **env) as (base, _process):
+        yield base
 
 
 def _wait_for(url: str, server: subprocess.Popen[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,14 @@ import websockets
 from models import CampaignEvent
 from tests.conftest import TEST_SECRET
 from tests.factories import gid, make_campaign, make_user
-from tests.live import FUNNELGRAPH, SETTINGS_VARIABLES, LiveClient, post, serving
+from tests.live import (
+    FUNNELGRAPH,
+    SETTINGS_VARIABLES,
+    LiveClient,
+    post,
+    server_process,
+    serving,
+)
 from tests.test_live import EVENTS, SALES, token_for
 
 ME = "query { me { name } }"
@@ -203,3 +211,53 @@ async def test_embedded_default_delivers_live_events_in_one_process(tmp_path):
         "OpportunityCreated",
         "OpportunityMoved",
     ]
+
+
+async def test_sigterm_closes_sockets_cleanly_and_clients_resume_with_after(
+    app, database_url, tmp_path
+):
+    # given a subscriber that has seen one event
+    manager = await make_user(*SALES)
+    campaign = await make_campaign(manager)
+    token = token_for(manager)
+    campaign_id = gid("Campaign", campaign)
+    with server_process(tmp_path, **env(database_url)) as (base, process):
+        start = await last_event_cursor(base, token, campaign_id)
+        client = await LiveClient.connect(base, token)
+        await client.subscribe(EVENTS, {"campaignId": campaign_id, "after": start})
+        await post_chat(base, token, campaign_id, "before the restart")
+        seen = (await client.next_data())["campaignEvents"]
+        # when the server is told to stop
+        process.send_signal(signal.SIGTERM)
+        code = await closed_with(client, timeout=10)
+        process.wait(timeout=20)
+    # then the socket was closed with "service restart", and a new server resumes after it
+    assert code == 1012
+    with serving(tmp_path, **env(database_url)) as base:
+        await post_chat(base, token, campaign_id, "after the restart")
+        client = await LiveClient.connect(base, token)
+        await client.subscribe(EVENTS, {"campaignId": campaign_id, "after": seen["cursor"]})
+        resumed = (await client.next_data())["campaignEvents"]
+        await client.close()
+    assert resumed["seq"] == seen["seq"] + 1
+    assert resumed["payload"]["message"]["body"] == "after the restart"
+
+
+async def last_event_cursor(base: str, token: str, campaign_id: str) -> str:
+    result = await post(
+        base,
+        "query($id: ID!) { campaign(id: $id) { lastEventCursor } }",
+        {"id": campaign_id},
+        token,
+    )
+    return str(result["data"]["campaign"]["lastEventCursor"])
+
+
+async def post_chat(base: str, token: str, campaign_id: str, body: str) -> None:
+    result = await post(
+        base,
+        "mutation($i: PostChatMessageInput!) { postChatMessage(input: $i) { id } }",
+        {"i": {"campaignId": campaign_id, "body": body}},
+        token,
+    )
+    assert not result.get("errors"), result

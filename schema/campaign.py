@@ -52,12 +52,12 @@ class Stage(Node):
     async def opportunities(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import Opportunity
+        from schema.opportunity import card_nodes
 
         if not _sees_cards(info):
             return Connection.empty()
         page = await info.context.loaders.column_by_stage.load((self.pk, PageArgs(first, after)))
-        return Connection.of(page, Opportunity.from_model)
+        return Connection.of(page, await card_nodes(info, page.items))
 
     @strawberry.field
     async def opportunity_count(self, info: Info[Context, None]) -> int:
@@ -146,7 +146,7 @@ class Campaign(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import Opportunity
+        from schema.opportunity import card_nodes
 
         if not _sees_cards(info):
             return Connection.empty()
@@ -159,7 +159,7 @@ class Campaign(Node):
             owner_id=owner_id,
             result=result,
         )
-        return Connection.of(page, Opportunity.from_model)
+        return Connection.of(page, await card_nodes(info, page.items))
 
     @strawberry.field(
         description="Chat history, read backwards: the newest `last` messages before the "

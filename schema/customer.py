@@ -54,12 +54,12 @@ class Customer(Node):
     async def opportunities(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import Opportunity
+        from schema.opportunity import card_nodes
 
         page = await opportunity_reads.opportunities_of_customer(
             info.context.require_viewer(), self.pk, PageArgs(first, after)
         )
-        return Connection.of(page, Opportunity.from_model)
+        return Connection.of(page, await card_nodes(info, page.items))
 
     @strawberry.field(
         description="Every communication with this customer, across all of its opportunities, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -48,68 +50,105 @@ async def _campaign(info: Info[Context, None], pk: int) -> Campaign:
     return Campaign.from_model(campaign)
 
 
+@dataclass(frozen=True, slots=True)
+class Preloaded:
+    """A card's owner and customer, fetched for a whole page at once."""
+
+    owner: User | None
+    customer: Customer
+
+
+async def _customer(info: Info[Context, None], pk: int) -> Customer:
+    customer = await load_customer(info, pk)
+    assert customer is not None, "a card is deleted with its customer"
+    return customer
+
+
+async def card_nodes(
+    info: Info[Context, None], cards: list[OpportunityModel]
+) -> Callable[[OpportunityModel], Opportunity]:
+    """Builds the page's cards with owners and customers loaded in one batch each.
+
+    Resolving them per card would schedule two tasks per card; a board of
+    2,000 cards spends most of its time there.
+    """
+    loaders = info.context.loaders
+    owners = await loaders.user_by_id.load_many(
+        [card.owner_id for card in cards if card.owner_id is not None]
+    )
+    customers = await loaders.customer_by_id.load_many([card.customer_id for card in cards])
+    users_by_pk = {user.pk: User.from_model(user) for user in owners if user is not None}
+    customers_by_pk = {row.pk: Customer.from_model(row) for row in customers if row is not None}
+
+    def build(card: OpportunityModel) -> Opportunity:
+        owner = None if card.owner_id is None else users_by_pk.get(card.owner_id)
+        return Opportunity.from_model(
+            card, Preloaded(owner=owner, customer=customers_by_pk[card.customer_id])
+        )
+
+    return build
+
+
 @strawberry.type
 class Opportunity(Node):
+    # Plain fields are read straight off the row: the board resolves thousands of them.
     row: strawberry.Private[OpportunityModel]
+    name: str = strawberry.field(description="Defaults to the customer's name.")
+    probability: int = strawberry.field(description="Percent, 0 to 100.")
+    amount: Decimal | None
+    source: OpportunitySource
+    result: OpportunityResult
+    failure_reason: str | None = strawberry.field(description="Set when result is LOST.")
+    rank: str = strawberry.field(
+        description="Orders this opportunity within its stage; compare as plain byte strings."
+    )
+    version: int = strawberry.field(
+        description="Grows by one on every change; send it back as expectedVersion to detect "
+        "concurrent edits."
+    )
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    preloaded: strawberry.Private[Preloaded | None] = None
 
     @classmethod
-    def from_model(cls, card: OpportunityModel) -> Opportunity:
-        return cls(id=strawberry.ID(encode_id("Opportunity", card.pk)), row=card)
-
-    @strawberry.field(description="Defaults to the customer's name.")
-    def name(self) -> str:
-        return self.row.name
+    def from_model(cls, card: OpportunityModel, preloaded: Preloaded | None = None) -> Opportunity:
+        return cls(
+            id=strawberry.ID(encode_id("Opportunity", card.pk)),
+            row=card,
+            preloaded=preloaded,
+            name=card.name,
+            probability=card.probability,
+            amount=card.amount,
+            source=card.source,
+            result=card.result,
+            failure_reason=card.failure_reason,
+            rank=card.rank,
+            version=card.version,
+            created_at=card.created_at,
+            updated_at=card.updated_at,
+            closed_at=card.closed_at,
+        )
 
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
         return await _campaign(info, self.row.campaign_id)
 
     @strawberry.field
-    async def customer(self, info: Info[Context, None]) -> Customer:
-        customer = await load_customer(info, self.row.customer_id)
-        assert customer is not None, "a card is deleted with its customer"
-        return customer
+    def customer(self, info: Info[Context, None]) -> Customer:
+        if self.preloaded is not None:
+            return self.preloaded.customer
+        return _customer(info, self.row.customer_id)  # type: ignore[return-value]
 
     @strawberry.field
     async def stage(self, info: Info[Context, None]) -> LazyStage:
         return await _stage(info, self.row.stage_id)
 
     @strawberry.field
-    async def owner(self, info: Info[Context, None]) -> User | None:
-        return await load_user(info, self.row.owner_id)
-
-    @strawberry.field(description="Percent, 0 to 100.")
-    def probability(self) -> int:
-        return self.row.probability
-
-    @strawberry.field
-    def amount(self) -> Decimal | None:
-        return self.row.amount
-
-    @strawberry.field
-    def source(self) -> OpportunitySource:
-        return self.row.source
-
-    @strawberry.field
-    def result(self) -> OpportunityResult:
-        return self.row.result
-
-    @strawberry.field(description="Set when result is LOST.")
-    def failure_reason(self) -> str | None:
-        return self.row.failure_reason
-
-    @strawberry.field(
-        description="Orders this opportunity within its stage; compare as plain byte strings."
-    )
-    def rank(self) -> str:
-        return self.row.rank
-
-    @strawberry.field(
-        description="Grows by one on every change; send it back as expectedVersion to detect "
-        "concurrent edits."
-    )
-    def version(self) -> int:
-        return self.row.version
+    def owner(self, info: Info[Context, None]) -> User | None:
+        if self.preloaded is not None:
+            return self.preloaded.owner
+        return load_user(info, self.row.owner_id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="When an unowned opportunity stops waiting for a claim; null once owned or "
@@ -125,18 +164,6 @@ class Opportunity(Node):
     @strawberry.field
     async def created_by(self, info: Info[Context, None]) -> User | None:
         return await load_user(info, self.row.created_by_id)
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return self.row.closed_at
 
     @strawberry.field
     async def orders(self, info: Info[Context, None]) -> list[Order]:

@@ -115,13 +115,17 @@ class Hub:
                     for box in list(state.inboxes):
                         box.poke()
                 try:
-                    rows = await state.fetch(state.last)
+                    await self._offer_new_rows(state)
                 except Exception:  # the log is the truth: let each stream read it
                     logger.exception("reading the log for %s failed", channel)
                     for box in list(state.inboxes):
                         box.poke()
-                    continue
-                for row in rows:
-                    state.last = max(state.last, state.seq_of(row))
-                    for box in list(state.inboxes):
-                        box.offer(row)
+
+    @staticmethod
+    async def _offer_new_rows(state: _Channel) -> None:
+        """Read what the log holds past the channel's last row, once for all inboxes."""
+        while rows := await state.fetch(state.last):
+            for row in rows:
+                state.last = max(state.last, state.seq_of(row))
+                for box in list(state.inboxes):
+                    box.offer(row)

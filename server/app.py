@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
@@ -27,7 +28,7 @@ from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
 from server.health import database_answers
 from server.settings import Settings
-from server.websocket_auth import close_at_expiry, viewer_from_init
+from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -40,6 +41,12 @@ class GraphQLApp(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            cancel_expiry(scope)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         viewer = await viewer_from_init(self.tokens, context)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -16,6 +18,7 @@ from server.auth import JwtTokens
 logger = logging.getLogger("funnelgraph.websocket")
 
 EXPIRED = 4403
+EXPIRY_TIMER = "funnelgraph.expiry_timer"
 
 
 async def viewer_from_init(tokens: JwtTokens, context: Context) -> User | None:
@@ -45,7 +48,14 @@ def close_at_expiry(tokens: JwtTokens, context: Context) -> None:
         closing.add(task)
         task.add_done_callback(closing.discard)
 
-    loop.call_later(delay, expire)
+    # Kept in the scope so the app can cancel it when the socket ends first.
+    websocket.scope[EXPIRY_TIMER] = loop.call_later(delay, expire)
+
+
+def cancel_expiry(scope: MutableMapping[str, Any]) -> None:
+    timer = scope.pop(EXPIRY_TIMER, None)
+    if isinstance(timer, asyncio.TimerHandle):
+        timer.cancel()
 
 
 async def _close(websocket: WebSocket) -> None:

@@ -24,6 +24,11 @@ logger = logging.getLogger("funnelgraph.realtime")
 
 RESYNC = "resync"
 MAX_BACKOFF_SECONDS = 5.0
+CONFIRM_SECONDS = 2.0
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisBackend(BroadcastBackend):
@@ -32,6 +37,10 @@ class RedisBackend(BroadcastBackend):
         self._channels: set[str] = set()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._wanted = asyncio.Event()
+        self._confirmed: dict[str, asyncio.Event] = {}
+        # redis-py's PubSub connects lazily on its first command: two commands at
+        # once can open two connections and orphan one (with its subscriptions).
+        self._commands = asyncio.Lock()
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
 
@@ -47,20 +56,32 @@ class RedisBackend(BroadcastBackend):
         await self._publisher.aclose()
 
     async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
-        self._wanted.set()
-        if self._pubsub is not None:
-            try:
-                await self._pubsub.subscribe(channel)
-            except (OSError, RedisError):
-                # The listener reconnects, resubscribes and sends RESYNC.
-                logger.warning("subscribing to %s failed; will resubscribe", channel)
+        """Subscribe, and return once Redis confirms it (or after a short wait).
+
+        SUBSCRIBE is asynchronous in Redis: a message published before it is
+        confirmed is not delivered. Streams read the log right after this
+        returns, so waiting for the confirmation closes that gap.
+        """
+        confirmed = self._confirmed.setdefault(channel, asyncio.Event())
+        async with self._commands:
+            self._channels.add(channel)
+            self._wanted.set()
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.subscribe(channel)
+                except (OSError, RedisError):
+                    # The listener reconnects, resubscribes and sends RESYNC.
+                    logger.warning("subscribing to %s failed; will resubscribe", channel)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(confirmed.wait(), CONFIRM_SECONDS)
 
     async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
-        if self._pubsub is not None:
-            with contextlib.suppress(OSError, RedisError):
-                await self._pubsub.unsubscribe(channel)
+        async with self._commands:
+            self._channels.discard(channel)
+            self._confirmed.pop(channel, None)
+            if self._pubsub is not None:
+                with contextlib.suppress(OSError, RedisError):
+                    await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, message: Any) -> None:
         await self._publisher.publish(channel, message)
@@ -95,9 +116,12 @@ class RedisBackend(BroadcastBackend):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     async def _open_pubsub(self) -> None:
-        self._pubsub = self._publisher.pubsub(ignore_subscribe_messages=True)
-        if self._channels:
-            await self._pubsub.subscribe(*self._channels)
+        async with self._commands:
+            pubsub = self._publisher.pubsub()
+            await pubsub.connect()  # type: ignore[no-untyped-call]
+            if self._channels:
+                await pubsub.subscribe(*self._channels)
+            self._pubsub = pubsub
 
     async def _read(self) -> None:
         assert self._pubsub is not None
@@ -107,15 +131,13 @@ class RedisBackend(BroadcastBackend):
                 await self._close_pubsub()
                 return
             message = await self._pubsub.get_message(timeout=1.0)
-            if message is not None and message.get("type") == "message":
-                channel = message["channel"]
-                data = message["data"]
-                self._events.put_nowait(
-                    Event(
-                        channel.decode() if isinstance(channel, bytes) else channel,
-                        data.decode() if isinstance(data, bytes) else str(data),
-                    )
-                )
+            if message is None:
+                continue
+            channel = _text(message["channel"])
+            if message.get("type") == "subscribe" and channel in self._confirmed:
+                self._confirmed[channel].set()
+            elif message.get("type") == "message":
+                self._events.put_nowait(Event(channel, _text(message["data"])))
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None

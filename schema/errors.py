@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import StreamExecutionResult
 
 from resolvers.errors import AppError
 
@@ -67,6 +68,15 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [with_code(error) for error in result.errors or []]
+        _recode(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """The same for each result of a websocket operation, before it is sent."""
+        _recode(result)
+        yield None
+
+
+def _recode(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [with_code(error) for error in errors]  # type: ignore[attr-defined]

@@ -69,7 +69,10 @@ class _Channel:
     fetch: Fetch
     seq_of: SeqOf
     last: int
+    ready: asyncio.Future[None]
     inboxes: set[Inbox] = field(default_factory=set)
+    streams: int = 0
+    closing: bool = False
     task: asyncio.Task[None] | None = None
 
 
@@ -87,39 +90,64 @@ class Hub:
         start: int,
         size: int = DEFAULT_INBOX_SIZE,
     ) -> AsyncIterator[Inbox]:
-        """An inbox on `channel` for as long as the context is open."""
+        """An inbox on `channel` for as long as the context is open.
+
+        Returns once the channel's broadcast subscription is in place, so that
+        whatever is committed afterwards is signalled.
+        """
         state = self._channels.get(channel)
         if state is None:
-            state = _Channel(fetch, seq_of, start)
+            state = _Channel(fetch, seq_of, start, asyncio.get_running_loop().create_future())
             self._channels[channel] = state
-            ready = asyncio.Event()
-            state.task = asyncio.create_task(self._pump(channel, state, ready), name=channel)
-            await ready.wait()
-        box = Inbox(size)
-        state.inboxes.add(box)
+            state.task = asyncio.create_task(self._pump(channel, state), name=channel)
+        state.streams += 1
         try:
-            yield box
+            await asyncio.shield(state.ready)
+            box = Inbox(size)
+            state.inboxes.add(box)
+            try:
+                yield box
+            finally:
+                state.inboxes.discard(box)
         finally:
-            state.inboxes.discard(box)
-            if not state.inboxes and self._channels.get(channel) is state:
-                del self._channels[channel]
-                assert state.task is not None
-                state.task.cancel()
+            state.streams -= 1
+            if state.streams == 0:
+                self._close(channel, state)
 
-    async def _pump(self, channel: str, state: _Channel, ready: asyncio.Event) -> None:
-        async with self._broadcast.subscribe(channel) as subscriber:
-            ready.set()
-            while True:
-                event = await subscriber.get()
-                if event.message == "resync":
-                    for box in list(state.inboxes):
-                        box.poke()
-                try:
-                    await self._offer_new_rows(state)
-                except Exception:  # the log is the truth: let each stream read it
-                    logger.exception("reading the log for %s failed", channel)
-                    for box in list(state.inboxes):
-                        box.poke()
+    def _close(self, channel: str, state: _Channel) -> None:
+        if self._channels.get(channel) is state:
+            del self._channels[channel]
+        state.closing = True
+        # A pump still subscribing must not be cancelled (broadcaster would leave
+        # the backend subscribed): it sees `closing` and leaves by itself.
+        if state.ready.done() and state.task is not None:
+            state.task.cancel()
+
+    async def _pump(self, channel: str, state: _Channel) -> None:
+        try:
+            async with self._broadcast.subscribe(channel) as subscriber:
+                state.ready.set_result(None)
+                while not state.closing:
+                    event = await subscriber.get()
+                    if event.message == "resync":
+                        for box in list(state.inboxes):
+                            box.poke()
+                    try:
+                        await self._offer_new_rows(state)
+                    except Exception:  # the log is the truth: let each stream read it
+                        logger.exception("reading the log for %s failed", channel)
+                        for box in list(state.inboxes):
+                            box.poke()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # streams fall back to reading the log
+            logger.exception("the %s subscription failed", channel)
+            if not state.ready.done():
+                state.ready.set_exception(error)
+            if self._channels.get(channel) is state:
+                del self._channels[channel]
+            for box in list(state.inboxes):
+                box.poke()
 
     @staticmethod
     async def _offer_new_rows(state: _Channel) -> None:

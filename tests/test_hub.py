@@ -1,0 +1,73 @@
+"""The hub's channel lifecycle, with broadcaster's memory backend made slow to subscribe."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from broadcaster import Broadcast
+from broadcaster._backends.memory import MemoryBackend
+
+from realtime.hub import Hub
+
+
+class SlowToSubscribe(MemoryBackend):
+    """Like a Redis round trip: subscribing takes a moment."""
+
+    async def subscribe(self, channel: str) -> None:
+        await asyncio.sleep(0.05)
+        await super().subscribe(channel)
+
+
+async def test_a_stream_that_leaves_while_the_channel_subscribes_does_not_strand_the_other():
+    # given a broadcast that is slow to subscribe, and a log of rows
+    broadcast = Broadcast(backend=SlowToSubscribe("memory://"))
+    await broadcast.connect()
+    log: list[int] = []
+
+    async def fetch(after: int) -> list[int]:
+        return [seq for seq in log if seq > after]
+
+    hub = Hub(broadcast)
+    first_ready = asyncio.Event()
+
+    async def first_stream() -> list[int]:
+        async with hub.inbox("campaign:1", fetch, int, start=0) as box:
+            first_ready.set()
+            await box.wait(5)
+            return box.take_all()
+
+    async def second_stream_gives_up() -> None:
+        async with hub.inbox("campaign:1", fetch, int, start=0):
+            pass
+
+    # when the second stream joins and is cancelled before the subscription is ready
+    first = asyncio.create_task(first_stream())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(second_stream_gives_up())
+    await asyncio.sleep(0.01)
+    second.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await second
+    await asyncio.wait_for(first_ready.wait(), 2)
+    log.append(1)
+    await broadcast.publish("campaign:1", "1")
+    # then the first stream is still served
+    assert await asyncio.wait_for(first, 2) == [1]
+    await broadcast.disconnect()
+
+
+async def test_the_channel_unsubscribes_when_its_last_stream_leaves():
+    backend = MemoryBackend("memory://")
+    broadcast = Broadcast(backend=backend)
+    await broadcast.connect()
+    hub = Hub(broadcast)
+
+    async def fetch(after: int) -> list[int]:
+        return []
+
+    async with hub.inbox("campaign:2", fetch, int, start=0):
+        assert "campaign:2" in backend._subscribed
+    await asyncio.sleep(0.05)
+    assert "campaign:2" not in backend._subscribed
+    await broadcast.disconnect()

@@ -119,9 +119,15 @@ async def update_campaign(
         changed = [key for key, value in _settings_of(campaign).items() if before[key] != value]
         if changed:
             await campaign.save()
-        changed += await _update_members(campaign, actor, participant_ids, rotation_user_ids)
+        members_changed, leaving = await _update_members(
+            campaign, participant_ids, rotation_user_ids
+        )
+        changed += members_changed
         if changed:
+            # Before the hand-over's events: a removed participant's stream ends here.
             await log_event(campaign, EventKind.CAMPAIGN_UPDATED, actor, changed_fields=changed)
+        if leaving and campaign.auto_assign:
+            await hand_over(campaign, leaving, actor)
     return campaign
 
 
@@ -139,11 +145,10 @@ def _settings_of(campaign: Campaign) -> dict[str, object]:
 
 async def _update_members(
     campaign: Campaign,
-    actor: User,
     participant_ids: Sequence[str] | UnsetType | None,
     rotation_user_ids: Sequence[str] | UnsetType | None,
-) -> list[str]:
-    """Replace participants and/or rotation; returns which of the two changed."""
+) -> tuple[list[str], set[int]]:
+    """Replace participants and/or rotation; returns which of the two changed, and who left."""
     old_participants = await _current_participants(campaign)
     old_rotation = await _kept_rotation(campaign, old_participants)
     if participant_ids is not None and not isinstance(participant_ids, UnsetType):
@@ -151,7 +156,7 @@ async def _update_members(
     elif rotation_user_ids is not None and not isinstance(rotation_user_ids, UnsetType):
         participants = old_participants
     else:
-        return []
+        return [], set()
     kept_rotation = None if isinstance(rotation_user_ids, UnsetType) else rotation_user_ids
     rotation = (
         await _rotation(participants, kept_rotation)
@@ -159,11 +164,9 @@ async def _update_members(
         else await _kept_rotation(campaign, participants)
     )
     await _write_members(campaign, participants, rotation)
-    leaving = set(old_participants) - set(participants)
-    if leaving and campaign.auto_assign:
-        await hand_over(campaign, leaving, actor)
     changed = ["participants"] if participants != old_participants else []
-    return changed + (["rotation"] if rotation != old_rotation else [])
+    changed += ["rotation"] if rotation != old_rotation else []
+    return changed, set(old_participants) - set(participants)
 
 
 def _stage_names(stages: Sequence[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from models import Campaign, CampaignEvent, EventKind, Notification, User
+from models import Campaign, CampaignEvent, EventKind, Notification, Permission, User
 from realtime import log
 from realtime.bus import Bus, current_bus
 from realtime.channels import campaign_channel, user_channel
@@ -17,6 +17,17 @@ from resolvers.event_cursors import decode_event_cursor, decode_notification_cur
 from resolvers.loaders import Loaders
 
 RECHECK_SECONDS = 1.0
+CARD_EVENTS = frozenset(
+    {
+        EventKind.OPPORTUNITY_CREATED,
+        EventKind.OPPORTUNITY_UPDATED,
+        EventKind.OPPORTUNITY_MOVED,
+        EventKind.OPPORTUNITY_ASSIGNED,
+        EventKind.OPPORTUNITY_CLOSED,
+        EventKind.OPPORTUNITY_REOPENED,
+        EventKind.OPPORTUNITY_DELETED,
+    }
+)
 
 
 class AccessWatch:
@@ -25,7 +36,7 @@ class AccessWatch:
     def __init__(self, context: Context, campaign_pk: int) -> None:
         self._context = context
         self._campaign_pk = campaign_pk
-        self._checked_at = time.monotonic()
+        self._checked_at = 0.0  # the first event is checked: the replay too
 
     async def check(self, event: CampaignEvent) -> None:
         stale = time.monotonic() - self._checked_at >= RECHECK_SECONDS
@@ -66,9 +77,11 @@ async def campaign_events(
         after=start,
         head=head,
     ):
+        await watch.check(event)
         if kinds is not None and event.kind not in kinds:
             continue
-        await watch.check(event)
+        if event.kind in CARD_EVENTS and not context.viewer_can(Permission.OPPORTUNITY_ACCESS):
+            continue  # without the opportunity function, cards do not exist for the viewer
         context.loaders = Loaders(context.viewer)
         yield event
 

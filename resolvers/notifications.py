@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from tortoise.expressions import F
+
 from models import Notification, NotificationKind, Opportunity, User
 from realtime.channels import user_channel
 from resolvers.errors import BadUserInput
 from resolvers.ids import decode_id
-from resolvers.outbox import signal_after_commit
+from resolvers.outbox import queue_until_commit, signal_after_commit
 from resolvers.pagination import Page, PageArgs, paginate
 
 NEWEST_FIRST = ("-id",)
@@ -23,28 +25,37 @@ async def notify(
     actor: User | None,
     card: Opportunity,
 ) -> None:
-    """One notification per recipient, never to the actor who caused it."""
+    """One notification per recipient, never to the actor who caused it.
+
+    They are written just before commit, so each recipient's row is locked once,
+    in recipient order, by every transaction: no two writers deadlock.
+    """
     actor_pk = actor.pk if actor else None
-    # Sorted: every writer locks user rows in the same order, so none deadlock.
-    unique = sorted({pk for pk in recipients if pk is not None and pk != actor_pk})
-    for pk in unique:
-        seq = await _next_seq(pk)
-        await Notification.create(
+    queued: list[Notification] = queue_until_commit("notifications", _write_queued)
+    queued += [
+        Notification(
             recipient_id=pk,
             kind=kind,
             opportunity_id=card.pk,
             campaign_id=card.campaign_id,
             actor_id=actor_pk,
-            seq=seq,
         )
-        signal_after_commit(user_channel(pk), seq)
+        for pk in dict.fromkeys(recipients)
+        if pk is not None and pk != actor_pk
+    ]
 
 
-async def _next_seq(user_pk: int) -> int:
-    """The recipient's next notification number, gap-free in commit order."""
-    user = await User.select_for_update().get(id=user_pk)
-    await User.filter(id=user_pk).update(notification_seq=user.notification_seq + 1)
-    return int(user.notification_seq) + 1
+async def _write_queued(queued: list[Notification]) -> None:
+    for row in sorted(queued, key=lambda row: row.recipient_id):
+        # A plain UPDATE takes a no-key lock, which foreign-key checks do not wait on.
+        await User.filter(id=row.recipient_id).update(
+            notification_seq=F("notification_seq") + 1
+        )
+        row.seq = await User.filter(id=row.recipient_id).first().values_list(
+            "notification_seq", flat=True
+        )
+        await row.save()
+        signal_after_commit(user_channel(row.recipient_id), row.seq)
 
 
 async def list_notifications(viewer: User, unread_only: bool, page: PageArgs) -> Page[Notification]:

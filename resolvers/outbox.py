@@ -2,36 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from tortoise.transactions import in_transaction
 
 from realtime.bus import current_bus
 
-_pending: ContextVar[list[tuple[str, int]] | None] = ContextVar("pending_signals", default=None)
+T = TypeVar("T")
+
+
+@dataclass
+class _Outbox:
+    signals: list[tuple[str, int]] = field(default_factory=list)
+    queues: dict[str, list[Any]] = field(default_factory=dict)
+    flushes: dict[str, Callable[[list[Any]], Awaitable[None]]] = field(default_factory=dict)
+
+
+_current: ContextVar[_Outbox | None] = ContextVar("outbox", default=None)
 
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
     """One database transaction; signals queued inside are published after commit."""
-    queued: list[tuple[str, int]] = []
-    token = _pending.set(queued)
+    outbox = _Outbox()
+    token = _current.set(outbox)
     try:
         async with in_transaction():
             yield
+            for name, flush in outbox.flushes.items():
+                await flush(outbox.queues[name])
     finally:
-        _pending.reset(token)
+        _current.reset(token)
     bus = current_bus()
     if bus is not None:
-        for channel, seq in dict(queued).items():
+        for channel, seq in dict(outbox.signals).items():
             await bus.publish(channel, seq)
 
 
 def signal_after_commit(channel: str, seq: int) -> None:
     """Queue "row `seq` committed on `channel`" for the enclosing transaction."""
-    queued = _pending.get()
-    if queued is None:
-        raise RuntimeError("signal_after_commit needs an enclosing outbox.transaction()")
-    queued.append((channel, seq))
+    _outbox().signals.append((channel, seq))
+
+
+def queue_until_commit(name: str, flush: Callable[[list[T]], Awaitable[None]]) -> list[T]:
+    """This transaction's queue `name`; `flush` gets it, last thing before commit."""
+    outbox = _outbox()
+    if name not in outbox.queues:
+        outbox.queues[name] = []
+        outbox.flushes[name] = flush
+    return outbox.queues[name]
+
+
+def _outbox() -> _Outbox:
+    outbox = _current.get()
+    if outbox is None:
+        raise RuntimeError("this needs an enclosing outbox.transaction()")
+    return outbox

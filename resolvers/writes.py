@@ -22,7 +22,8 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
     events logged with `log_event` are numbered in commit order.
     """
     async with transaction():
-        campaign = await Campaign.select_for_update().get_or_none(id=campaign_pk)
+        # FOR NO KEY UPDATE: inserts that reference the campaign need not wait on it.
+        campaign = await Campaign.select_for_update(no_key=True).get_or_none(id=campaign_pk)
         if campaign is None:
             raise NotFound("the campaign was deleted meanwhile")
         yield campaign

@@ -275,3 +275,33 @@ async def test_claim_by_two_participants_has_one_winner_when_racing(api):
         assert stored.owner_id == winner.pk
         assert stored.version == card.version + 1
     assert_ranks_distinct_and_ordered(await board_columns(api, campaign, manager))
+
+
+CREATE_OPPORTUNITY = """
+mutation Create($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }
+"""
+
+
+async def test_cross_campaign_creations_notifying_each_other_never_deadlock(api):
+    # given two sellers taking part in each other's campaigns
+    sales = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE)
+    first, second = await make_user(*sales), await make_user(*sales)
+    campaign_x = await make_campaign(first, participants=[second])
+    campaign_y = await make_campaign(second, participants=[first])
+    calls = []
+    for _ in range(20):
+        for campaign, author in ((campaign_x, first), (campaign_y, second)):
+            customer = await make_customer()
+            variables = {
+                "input": {
+                    "campaignId": gid("Campaign", campaign),
+                    "customerId": gid("Customer", customer),
+                }
+            }
+            calls.append((CREATE_OPPORTUNITY, variables, author))
+    # when each creation (which notifies the other) runs at the same time as the others
+    results = await at_once(api, calls)
+    # then every one succeeds: no deadlock, no error
+    assert [result.codes for result in results] == [[] for _ in calls]
+    assert await Opportunity.all().count() == 40
+    assert await open_connections() > 1

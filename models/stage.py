@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from models.campaign import Campaign
 
@@ -17,7 +18,14 @@ class Stage(Model):
     name = fields.CharField(max_length=200)
     position = fields.IntField()
     probability: int | None = fields.IntField(null=True)
+    # Removed steps stay as rows, so the stage history that names them stays whole.
+    removed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "stage"
         ordering = ("position",)
+
+
+def active_stages(campaign_pk: int) -> QuerySet[Stage]:
+    """The campaign's approach steps in board order, removed ones left out."""
+    return Stage.filter(campaign_id=campaign_pk, removed_at__isnull=True).order_by("position")

@@ -34,7 +34,7 @@ async def move_opportunity(
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, expected_version)
         target = await Stage.get_or_none(id=decode_id(stage_id, "Stage"))
-        if target is None or target.campaign_id != campaign.pk:
+        if target is None or target.campaign_id != campaign.pk or target.removed_at is not None:
             raise BadUserInput(
                 f"stageId: stage {stage_id!r} is not an approach step of this campaign",
                 field="stageId",

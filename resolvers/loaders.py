@@ -86,7 +86,9 @@ class Loaders:
         self.campaign_by_id = by_id(Campaign)
         self.stage_by_id = by_id(Stage)
         self.stages_by_campaign = grouped(
-            lambda ids: Stage.filter(campaign_id__in=ids).order_by("position"),
+            lambda ids: Stage.filter(campaign_id__in=ids, removed_at__isnull=True).order_by(
+                "position"
+            ),
             lambda stage: stage.campaign_id,
         )
         self.members_by_campaign = grouped(

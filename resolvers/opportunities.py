@@ -22,6 +22,7 @@ from models import (
     User,
 )
 from models.ranking import key_between
+from models.stage import active_stages
 from resolvers.access import member_ids
 from resolvers.assignment import check_owner_is_member, next_in_rotation, registration_deadline
 from resolvers.context import Context
@@ -195,11 +196,11 @@ def _chosen_owner(new: NewCard, viewer: User, members: list[int]) -> int | None:
 
 async def _stage(campaign: Campaign, global_id: str | None) -> Stage:
     if global_id is None:
-        first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
+        first = await active_stages(campaign.pk).first()
         assert first is not None, "a campaign always has at least one step"
         return first
     stage = await Stage.get_or_none(id=decode_id(global_id, "Stage"))
-    if stage is None or stage.campaign_id != campaign.pk:
+    if stage is None or stage.campaign_id != campaign.pk or stage.removed_at is not None:
         raise BadUserInput(
             f"stageId: stage {global_id!r} is not an approach step of this campaign",
             field="stageId",

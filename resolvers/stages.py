@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
 
 from models import Campaign, EventKind, Opportunity, Stage, StageChange, User
 from models.ranking import keys_after
+from models.stage import active_stages
 from resolvers.campaigns import MAX_STAGES
 from resolvers.errors import BadUserInput
 from resolvers.ids import decode_id
@@ -70,7 +73,8 @@ async def remove_stage(stage_pk: int, actor: User, move_to: str | None) -> Campa
         if cards:
             target = _target(stages, stage, move_to)
             await _move_cards(campaign, cards, target, actor)
-        await stage.delete()
+        stage.removed_at = datetime.now(UTC)
+        await stage.save()
         stages.remove(stage)
         await _renumber(stages)
         await _log_stages_changed(campaign, actor)
@@ -128,7 +132,7 @@ async def _move_cards(
 
 
 async def _stages(campaign_pk: int) -> list[Stage]:
-    return list(await Stage.filter(campaign_id=campaign_pk).order_by("position"))
+    return list(await active_stages(campaign_pk))
 
 
 async def _log_stages_changed(campaign: Campaign, actor: User) -> None:

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from models import Campaign, Opportunity, Permission, User
 from resolvers.access import can_see_campaign, card_campaign, is_participant, visible_card
 from resolvers.context import Context
-from resolvers.errors import Forbidden, Unauthenticated, not_found
+from resolvers.errors import Forbidden, NotFound, Unauthenticated, not_found
 from resolvers.ids import decode_any, decode_id, encode_id
 
 
@@ -95,7 +95,7 @@ async def visible_campaign(context: Context, global_id: str) -> Campaign:
         campaign = await context.loaders.campaign_by_id.load(decoded[1])
     elif decoded is not None and decoded[0] == "Stage":
         stage = await context.loaders.stage_by_id.load(decoded[1])
-        if stage is not None:
+        if stage is not None and stage.removed_at is None:
             campaign = await context.loaders.campaign_by_id.load(stage.campaign_id)
     if campaign is None or not await can_see_campaign(context, campaign):
         kind = decoded[0] if decoded is not None else "Campaign"
@@ -208,7 +208,10 @@ class CanCompleteTask(_ForbiddenGuard):
         task = await context.loaders.task_by_id.load(decode_id(str(kwargs["id"]), "Task"))
         if task is None:
             raise not_found("Task", str(kwargs["id"]))
-        card = await visible_card(context, encode_id("Opportunity", task.opportunity_id))
+        try:
+            card = await visible_card(context, encode_id("Opportunity", task.opportunity_id))
+        except NotFound:
+            raise not_found("Task", str(kwargs["id"])) from None
         viewer = context.require_viewer()
         if task.assignee_id == viewer.pk:
             return True

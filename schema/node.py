@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
-from models import Communication, Notification
+from models import Communication, Notification, Permission
 from resolvers import campaigns
-from resolvers.access import visible_card
+from resolvers.access import can_see_campaign, visible_card
 from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_any, encode_id
@@ -32,9 +32,11 @@ async def _campaign(info: Info[Context, None], pk: int) -> Node | None:
 
 async def _stage(info: Info[Context, None], pk: int) -> Node | None:
     stage = await info.context.loaders.stage_by_id.load(pk)
-    if stage is None:
+    if stage is None or stage.removed_at is not None:
         return None
-    await campaigns.get_visible_campaign(info.context, encode_id("Campaign", stage.campaign_id))
+    campaign = await info.context.loaders.campaign_by_id.load(stage.campaign_id)
+    if campaign is None or not await can_see_campaign(info.context, campaign):
+        return None  # answered as "not found" under the ID the caller sent
     return Stage.from_model(stage)
 
 
@@ -60,9 +62,23 @@ async def _task(info: Info[Context, None], pk: int) -> Node | None:
 
 async def _communication(info: Info[Context, None], pk: int) -> Node | None:
     row = await Communication.get_or_none(id=pk)
-    if row is None or (row.opportunity_id and not await related_card(info, row.opportunity_id)):
+    if row is None:
         return None
-    return CommunicationType.from_model(row)
+    if row.opportunity_id is not None:
+        return (
+            CommunicationType.from_model(row)
+            if await related_card(info, row.opportunity_id)
+            else None
+        )
+    # Its card was deleted: the author, the customer's owner and VIEW_ALL keep it.
+    viewer = info.context.require_viewer()
+    customer = await info.context.loaders.customer_by_id.load(row.customer_id)
+    allowed = (
+        viewer.can(Permission.VIEW_ALL)
+        or row.author_id == viewer.pk
+        or (customer is not None and customer.owner_id == viewer.pk)
+    )
+    return CommunicationType.from_model(row) if allowed else None
 
 
 async def _notification(info: Info[Context, None], pk: int) -> Node | None:

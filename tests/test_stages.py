@@ -257,7 +257,7 @@ async def test_remove_stage_without_opportunities_renumbers_the_rest(api):
         ("A", 0),
         ("C", 1),
     ]
-    assert not await Stage.exists(id=b.pk)
+    assert not await Stage.exists(id=b.pk, removed_at__isnull=True)
 
 
 async def test_remove_stage_is_refused_while_it_holds_opportunities_without_a_target(api):
@@ -423,3 +423,28 @@ async def test_stage_mutations_are_not_found_when_the_campaign_is_invisible(api)
     # then it answers like a stage that does not exist
     assert added.codes == updated.codes == removed.codes == missing.codes == ["NOT_FOUND"]
     assert await board(api, campaign, manager) == [("A", 0), ("B", 1)]
+
+
+HISTORY = """
+query($id: ID!) { opportunity(id: $id) { stage { name } stageHistory { toStage { name } } } }
+"""
+
+
+async def test_stage_history_still_reads_after_its_stage_is_removed(api):
+    # given a card placed in A, whose column is then removed into B
+    manager = await make_user(Permission.OPPORTUNITY_ACCESS)
+    campaign = await make_campaign(manager, stages=["A", "B"])
+    a, b = await stages_of(campaign)
+    card = await make_opportunity(campaign, await make_customer(), stage=a)
+    removed = await api.execute(
+        REMOVE_STAGE,
+        {"input": {"id": gid("Stage", a), "moveOpportunitiesToStageId": gid("Stage", b)}},
+        viewer=manager,
+    )
+    removed.ok()
+    # when the card's history is read
+    result = await api.execute(HISTORY, {"id": gid("Opportunity", card)}, viewer=manager)
+    # then it names both steps, the removed one included
+    opportunity = result.ok()["opportunity"]
+    assert opportunity["stage"]["name"] == "B"
+    assert [row["toStage"]["name"] for row in opportunity["stageHistory"]] == ["A", "B"]

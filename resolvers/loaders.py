@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
@@ -79,44 +80,87 @@ async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
 class Loaders:
     """Fresh for each operation (and each subscription event), so never stale."""
 
+    # Each loader is made on first use: an event sent to many subscribers builds
+    # a fresh Loaders per subscriber, and most events touch two or three of them.
     def __init__(self, viewer: User | None) -> None:
         self.viewer = viewer
-        self.user_by_id = by_id(User)
-        self.customer_by_id = by_id(Customer)
-        self.campaign_by_id = by_id(Campaign)
-        self.stage_by_id = by_id(Stage)
-        self.stages_by_campaign = grouped(
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[int, User | None]:
+        return by_id(User)
+
+    @cached_property
+    def customer_by_id(self) -> DataLoader[int, Customer | None]:
+        return by_id(Customer)
+
+    @cached_property
+    def campaign_by_id(self) -> DataLoader[int, Campaign | None]:
+        return by_id(Campaign)
+
+    @cached_property
+    def stage_by_id(self) -> DataLoader[int, Stage | None]:
+        return by_id(Stage)
+
+    @cached_property
+    def opportunity_by_id(self) -> DataLoader[int, Opportunity | None]:
+        return by_id(Opportunity)
+
+    @cached_property
+    def task_by_id(self) -> DataLoader[int, Task | None]:
+        return by_id(Task)
+
+    @cached_property
+    def order_by_id(self) -> DataLoader[int, Order | None]:
+        return by_id(Order)
+
+    @cached_property
+    def stages_by_campaign(self) -> DataLoader[int, list[Stage]]:
+        return grouped(
             lambda ids: Stage.filter(campaign_id__in=ids, removed_at__isnull=True).order_by(
                 "position"
             ),
             lambda stage: stage.campaign_id,
         )
-        self.members_by_campaign = grouped(
+
+    @cached_property
+    def members_by_campaign(self) -> DataLoader[int, list[CampaignMember]]:
+        return grouped(
             lambda ids: CampaignMember.filter(campaign_id__in=ids).order_by("position"),
             lambda member: member.campaign_id,
         )
-        self.stage_totals_by_stage: DataLoader[int, StageTotals] = DataLoader(load_fn=_stage_totals)
-        self.contact_visible_by_customer: DataLoader[int, bool] = DataLoader(
-            load_fn=self._contact_visible
-        )
-        self.opportunity_by_id = by_id(Opportunity)
-        self.task_by_id = by_id(Task)
-        self.order_by_id = by_id(Order)
-        self.orders_by_opportunity = grouped(
+
+    @cached_property
+    def orders_by_opportunity(self) -> DataLoader[int, list[Order]]:
+        return grouped(
             lambda ids: Order.filter(opportunity_id__in=ids).order_by("id"),
             lambda order: order.opportunity_id,
         )
-        self.tasks_by_opportunity = grouped(
+
+    @cached_property
+    def tasks_by_opportunity(self) -> DataLoader[int, list[Task]]:
+        return grouped(
             lambda ids: Task.filter(opportunity_id__in=ids).order_by("id"),
             lambda task: task.opportunity_id,
         )
-        self.stage_changes_by_opportunity = grouped(
+
+    @cached_property
+    def stage_changes_by_opportunity(self) -> DataLoader[int, list[StageChange]]:
+        return grouped(
             lambda ids: StageChange.filter(opportunity_id__in=ids).order_by("at", "id"),
             lambda change: change.opportunity_id,
         )
-        self.column_by_stage: DataLoader[tuple[int, PageArgs], Page[Opportunity]] = DataLoader(
-            load_fn=self._columns
-        )
+
+    @cached_property
+    def stage_totals_by_stage(self) -> DataLoader[int, StageTotals]:
+        return DataLoader(load_fn=_stage_totals)
+
+    @cached_property
+    def contact_visible_by_customer(self) -> DataLoader[int, bool]:
+        return DataLoader(load_fn=self._contact_visible)
+
+    @cached_property
+    def column_by_stage(self) -> DataLoader[tuple[int, PageArgs], Page[Opportunity]]:
+        return DataLoader(load_fn=self._columns)
 
     async def _columns(self, keys: list[tuple[int, PageArgs]]) -> list[Page[Opportunity]]:
         """Pages of many columns: one query per distinct page arguments (usually one)."""

@@ -48,11 +48,11 @@ async def notify(
 async def _write_queued(queued: list[Notification]) -> None:
     for row in sorted(queued, key=lambda row: row.recipient_id):
         # A plain UPDATE takes a no-key lock, which foreign-key checks do not wait on.
-        await User.filter(id=row.recipient_id).update(
-            notification_seq=F("notification_seq") + 1
-        )
-        row.seq = await User.filter(id=row.recipient_id).first().values_list(
-            "notification_seq", flat=True
+        await User.filter(id=row.recipient_id).update(notification_seq=F("notification_seq") + 1)
+        row.seq = (
+            await User.filter(id=row.recipient_id)
+            .first()
+            .values_list("notification_seq", flat=True)
         )
         await row.save()
         signal_after_commit(user_channel(row.recipient_id), row.seq)

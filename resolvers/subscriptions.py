@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import cast
 
-from models import Campaign, CampaignEvent, EventKind, Notification, Permission, User
+from models import (
+    Campaign,
+    CampaignEvent,
+    CampaignMember,
+    EventKind,
+    Notification,
+    Permission,
+    User,
+)
 from realtime import log
 from realtime.bus import Bus, current_bus
 from realtime.channels import campaign_channel, user_channel
 from realtime.streams import follow
-from resolvers.access import can_see_campaign
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
@@ -30,25 +39,84 @@ CARD_EVENTS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Access:
+    """Who may see a campaign, as of its event `seq`: shared by every stream in the process."""
+
+    manager_pk: int | None
+    members: frozenset[int]
+    seq: int
+    read_at: float
+
+
+_campaign_access: dict[int, _Access] = {}
+_viewers: dict[int, tuple[float, User | None]] = {}
+CACHE_LIMIT = 10_000
+
+
+def forget_access() -> None:
+    """Drop the access caches (a new app's lifespan starts from nothing)."""
+    _campaign_access.clear()
+    _viewers.clear()
+
+
+async def _access(campaign_pk: int, at_least_seq: int) -> _Access:
+    """The campaign's manager and participants, re-read when stale or older than a seq."""
+    known = _campaign_access.get(campaign_pk)
+    now = time.monotonic()
+    if known is None or known.seq < at_least_seq or now - known.read_at >= RECHECK_SECONDS:
+        campaign = await Campaign.get_or_none(id=campaign_pk)
+        members = await CampaignMember.filter(campaign_id=campaign_pk).values_list(
+            "user_id", flat=True
+        )
+        known = _Access(
+            campaign.manager_id if campaign else None,
+            frozenset(cast("list[int]", members)),
+            int(campaign.event_seq) if campaign else 0,
+            now,
+        )
+        if len(_campaign_access) >= CACHE_LIMIT:
+            _campaign_access.clear()
+        _campaign_access[campaign_pk] = known
+    return known
+
+
+async def _fresh_viewer(user_pk: int) -> User | None:
+    """The viewer's row (permissions may be revoked), re-read at most once a second."""
+    now = time.monotonic()
+    cached = _viewers.get(user_pk)
+    if cached is None or now - cached[0] >= RECHECK_SECONDS:
+        if len(_viewers) >= CACHE_LIMIT:
+            _viewers.clear()
+        cached = (now, await User.get_or_none(id=user_pk))
+        _viewers[user_pk] = cached
+    return cached[1]
+
+
 class AccessWatch:
-    """Re-checks, before an event goes out, that the viewer may still see the campaign."""
+    """Re-checks, before each event goes out, that the viewer may still see the campaign.
+
+    Membership changes log a CampaignUpdated event, which forces a re-read at
+    that seq; otherwise reads are shared per process and at most a second old.
+    """
 
     def __init__(self, context: Context, campaign_pk: int) -> None:
         self._context = context
         self._campaign_pk = campaign_pk
-        self._checked_at = 0.0  # the first event is checked: the replay too
 
     async def check(self, event: CampaignEvent) -> None:
-        stale = time.monotonic() - self._checked_at >= RECHECK_SECONDS
-        if not stale and event.kind != EventKind.CAMPAIGN_UPDATED:
-            return
-        self._checked_at = time.monotonic()
         viewer = self._context.viewer
-        fresh = None if viewer is None else await User.get_or_none(id=viewer.pk)
-        campaign = await Campaign.get_or_none(id=self._campaign_pk)
-        self._context.viewer = fresh
-        self._context.loaders = Loaders(fresh)
-        if fresh is None or campaign is None or not await can_see_campaign(self._context, campaign):
+        fresh = None if viewer is None else await _fresh_viewer(viewer.pk)
+        at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
+        access = await _access(self._campaign_pk, at_least)
+        if fresh is not viewer:
+            self._context.viewer = fresh
+        allowed = fresh is not None and (
+            fresh.can(Permission.VIEW_ALL)
+            or fresh.pk == access.manager_pk
+            or fresh.pk in access.members
+        )
+        if not allowed:
             raise Forbidden("you no longer have access to this campaign")
 
 

@@ -23,6 +23,7 @@ from models.database import close_database, open_database
 from realtime.bus import open_bus
 from realtime.transport import redis_answers
 from resolvers.context import Context
+from resolvers.subscriptions import forget_access
 from schema.schema import build_schema
 from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await open_database(settings.database_url)
+        forget_access()
         try:
             async with (
                 open_bus(settings.redis_url),

@@ -14,27 +14,35 @@ from resolvers.registration import notify_overdue_registrations
 logger = logging.getLogger("funnelgraph.background")
 
 
-async def _every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+async def _every(
+    seconds: float, work: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event
+) -> None:
     while True:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        if stop.is_set():
+            return
         try:
             await work()
         except Exception:  # a failed round is logged and retried; the loop must live on
             logger.exception("%s failed", what)
-        await asyncio.sleep(seconds)
 
 
 @asynccontextmanager
 async def periodic(
     seconds: float, work: Callable[[], Awaitable[object]], what: str
 ) -> AsyncIterator[None]:
-    """Run `work` every `seconds` while the context is open."""
-    task = asyncio.create_task(_every(seconds, work, what), name=what)
+    """Run `work` every `seconds` while the context is open.
+
+    Shutdown waits for a round in progress instead of cancelling it mid-query.
+    """
+    stop = asyncio.Event()
+    task = asyncio.create_task(_every(seconds, work, what, stop), name=what)
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task
 
 
 def registration_watch(seconds: float) -> AbstractAsyncContextManager[None]:

@@ -1,0 +1,49 @@
+"""The HTTP surface beside GraphQL: health probes and the development-only GraphiQL."""
+
+from __future__ import annotations
+
+import httpx
+
+from server.app import create_app
+from server.settings import Environment
+from tests.conftest import make_settings
+from tests.live import free_port, redis_server
+
+
+async def _get(settings, path: str, **headers: str) -> httpx.Response:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await http.get(path, headers=headers)
+
+
+async def test_readyz_reports_redis_down_with_503(database_url):
+    settings = make_settings(database_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    response = await _get(settings, "/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "redis": False}
+
+
+async def test_readyz_is_ready_when_database_and_redis_answer(database_url):
+    with redis_server() as redis:
+        response = await _get(make_settings(database_url, redis_url=redis.url), "/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": True, "redis": True}
+
+
+async def test_graphiql_is_served_in_development_only(database_url):
+    development = await _get(make_settings(database_url), "/graphql", Accept="text/html")
+    production = await _get(
+        make_settings(database_url, environment=Environment.PRODUCTION),
+        "/graphql",
+        Accept="text/html",
+    )
+    assert development.status_code == 200
+    assert "graphiql" in development.text.lower()
+    assert production.status_code != 200 or "graphiql" not in production.text.lower()
+
+
+async def test_healthz_answers_while_the_process_is_up(database_url):
+    response = await _get(make_settings(database_url), "/healthz")
+    assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,14 +19,43 @@ class Bus:
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
         self.hub = Hub(broadcast)
+        # Newest committed seq per channel, not yet published: coalesced, so bounded
+        # by the number of channels however long Redis is away.
+        self._outgoing: dict[str, int] = {}
+        self._wake = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
 
-    async def publish(self, channel: str, seq: int) -> None:
-        """Tell every process a row was committed. A failure is logged, never raised:
-        the write is committed and the log has it; streams find it on their next check."""
-        try:
-            await self.broadcast.publish(channel, str(seq))
-        except Exception:  # Redis down or the like: the log stays the source of truth
-            logger.warning("publishing on %s failed; streams will read the log", channel)
+    def start(self) -> None:
+        self._publisher = asyncio.create_task(self._publish_forever(), name="bus-publisher")
+
+    async def stop(self) -> None:
+        if self._publisher is not None:
+            await self._flush()
+            self._publisher.cancel()
+            await asyncio.gather(self._publisher, return_exceptions=True)
+
+    def publish_soon(self, channel: str, seq: int) -> None:
+        """Tell every process, soon, that row `seq` of `channel` was committed.
+
+        The request does not wait for Redis: if it is slow or down the signal is
+        late or lost, and streams still find the row in the log.
+        """
+        self._outgoing[channel] = max(seq, self._outgoing.get(channel, seq))
+        self._wake.set()
+
+    async def _publish_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, {}
+        for channel, seq in outgoing.items():
+            try:
+                await self.broadcast.publish(channel, str(seq))
+            except Exception:  # Redis down or the like: the log stays the source of truth
+                logger.warning("publishing on %s failed; streams will read the log", channel)
 
 
 _current: Bus | None = None
@@ -43,9 +73,11 @@ async def open_bus(redis_url: str | None) -> AsyncIterator[Bus]:
     broadcast = Broadcast(backend=RedisBackend(redis_url)) if redis_url else Broadcast("memory://")
     await broadcast.connect()
     bus = Bus(broadcast)
+    bus.start()
     _current = bus
     try:
         yield bus
     finally:
         _current = None
+        await bus.stop()
         await broadcast.disconnect()

@@ -100,15 +100,23 @@ async def hand_over(campaign: Campaign, leaving: set[int], actor: User | None) -
 async def assign(
     card: Opportunity,
     owner_pk: int | None,
-    members: list[int],
     actor: User,
     expected_version: int | None,
 ) -> Opportunity:
     """The manager gives the card to a member, or leaves it unowned."""
-    if owner_pk is not None:
-        check_owner_is_member(owner_pk, members)
     async with campaign_write(card.campaign_id) as campaign:
+        if owner_pk is not None:
+            # Read under the lock: a member removed meanwhile no longer counts.
+            check_owner_is_member(owner_pk, await current_members(campaign))
         card = await locked_card(campaign, card.pk, expected_version)
         if card.owner_id != owner_pk:
             await set_owner(card, owner_pk, campaign, actor)
     return card
+
+
+async def current_members(campaign: Campaign) -> list[int]:
+    """The manager and participants as committed (call under the campaign lock)."""
+    participants = await CampaignMember.filter(campaign_id=campaign.pk).values_list(
+        "user_id", flat=True
+    )
+    return [campaign.manager_id, *cast("list[int]", participants)]

@@ -39,8 +39,8 @@ async def transaction() -> AsyncIterator[None]:
         _current.reset(token)
     bus = current_bus()
     if bus is not None:
-        for channel, seq in dict(outbox.signals).items():
-            await bus.publish(channel, seq)
+        for channel, seq in outbox.signals:
+            bus.publish_soon(channel, seq)
 
 
 def signal_after_commit(channel: str, seq: int) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from models import Campaign, EventKind, Opportunity, OpportunityResult, Order, Stage, User
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, DuplicateOpportunity
 from resolvers.opportunities import check_amount
 from resolvers.validation import clean_optional_text, clean_text
 from resolvers.writes import campaign_write, locked_card, log_event
@@ -63,6 +63,15 @@ async def reopen(card: Opportunity, actor: User) -> Opportunity:
         card = await locked_card(campaign, card.pk, None)
         if card.result == OpportunityResult.OPEN:
             raise BadUserInput("the opportunity is already open")
+        if (
+            not campaign.allow_duplicate_opportunities
+            and await Opportunity.filter(
+                campaign_id=campaign.pk, customer_id=card.customer_id, result=OpportunityResult.OPEN
+            ).exists()
+        ):
+            raise DuplicateOpportunity(
+                "the customer already has another open opportunity in this campaign"
+            )
         stage = await Stage.get(id=card.stage_id)
         card.result = OpportunityResult.OPEN
         card.failure_reason = None

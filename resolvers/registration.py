@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models import Campaign, NotificationKind, Opportunity, OpportunityResult
+from models import NotificationKind, Opportunity, OpportunityResult
 from resolvers.notifications import notify
-from resolvers.outbox import transaction
+from resolvers.writes import campaign_write
 
 
 async def notify_overdue_registrations(now: datetime) -> int:
@@ -19,13 +19,17 @@ async def notify_overdue_registrations(now: datetime) -> int:
     ).order_by("id")
     told = 0
     for card in due:
-        async with transaction():
-            # Only the process whose update wins tells the manager, so never twice.
+        # Under the campaign lock, like every card write: re-checked there, so a card
+        # claimed or closed meanwhile is skipped, and no save overwrites the flag.
+        async with campaign_write(card.campaign_id) as campaign:
             won = await Opportunity.filter(
-                id=card.pk, overdue_notified=False, owner_id__isnull=True
+                id=card.pk,
+                overdue_notified=False,
+                owner_id__isnull=True,
+                result=OpportunityResult.OPEN,
+                registration_deadline__lte=now,
             ).update(overdue_notified=True)
             if won:
-                campaign = await Campaign.get(id=card.campaign_id)
                 await notify(
                     NotificationKind.REGISTRATION_OVERDUE,
                     [campaign.manager_id],

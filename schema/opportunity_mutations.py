@@ -205,10 +205,9 @@ class OpportunityMutation:
         self, info: Info[Context, None], input: AssignOpportunityInput
     ) -> Opportunity:
         card = await visible_card(info.context, input.id)
-        members = await member_ids(info.context, await card_campaign(info.context, card))
         owner_pk = None if input.owner_id is None else decode_id(input.owner_id, "User")
         card = await assignment.assign(
-            card, owner_pk, members, info.context.require_viewer(), input.expected_version
+            card, owner_pk, info.context.require_viewer(), input.expected_version
         )
         return Opportunity.from_model(card)
 

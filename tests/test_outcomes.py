@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from models import Opportunity, OpportunityResult, Order, Permission
+from models import Customer, Opportunity, OpportunityResult, Order, Permission
 from resolvers.ids import encode_id
 from tests.factories import (
     gid,
@@ -352,3 +352,16 @@ async def test_stage_totals_follow_a_card_that_is_reopened(api):
     first = result.ok()["campaign"]["stages"][0]
     assert Decimal(first["totalAmount"]) == Decimal("200.00")
     assert Decimal(first["weightedAmount"]) == Decimal("50.00")
+
+
+async def test_reopen_is_a_duplicate_when_the_customer_has_another_open_card_there(api):
+    # given a lost card whose customer was added again to the same campaign
+    manager, seller, campaign, card = await sales_team()
+    (await mark_lost(api, seller, card)).ok()
+    await make_opportunity(campaign, await Customer.get(id=card.customer_id), owner=seller)
+    before = await snapshot(card)
+    # when
+    result = await reopen(api, manager, card)
+    # then
+    assert result.codes == ["DUPLICATE_OPPORTUNITY"]
+    assert await snapshot(card) == before

@@ -16,6 +16,7 @@ from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import ErrorCodes, log_unexpected
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
+from schema.operation_context import ContextPerOperation
 from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
@@ -55,6 +56,7 @@ def build_schema(**options: Any) -> Schema:
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             ErrorCodes,
+            ContextPerOperation,
         ],
         **options,
     )

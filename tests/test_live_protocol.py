@@ -261,3 +261,32 @@ async def post_chat(base: str, token: str, campaign_id: str, body: str) -> None:
         token,
     )
     assert not result.get("errors"), result
+
+
+async def test_operations_on_one_socket_do_not_share_stale_access(app, database_url, tmp_path):
+    # given a participant who read the campaign over their socket
+    manager = await make_user(*SALES)
+    member = await make_user(*SALES)
+    campaign = await make_campaign(manager, participants=[member])
+    query = "query($id: ID!) { campaign(id: $id) { name } }"
+    variables = {"id": gid("Campaign", campaign)}
+    with serving(tmp_path, **env(database_url)) as base:
+        client = await LiveClient.connect(base, token_for(member))
+        await client.subscribe(query, variables)
+        first = await client.receive()
+        await client.receive()  # complete
+        # when the manager removes them, and they read again on the same socket
+        removed = await post(
+            base,
+            "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) { id } }",
+            {"i": {"id": gid("Campaign", campaign), "participantIds": []}},
+            token_for(manager),
+        )
+        assert not removed.get("errors"), removed
+        await client.subscribe(query, variables)
+        second = await client.receive()
+        await client.close()
+    # then the second read answers NOT_FOUND
+    assert first["payload"]["data"]["campaign"]["name"] == campaign.name
+    assert second["payload"]["data"] == {"campaign": None}
+    assert second["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"

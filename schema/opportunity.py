@@ -229,6 +229,13 @@ async def related_card(info: Info[Context, None], pk: int | None) -> Opportunity
     return Opportunity.from_model(card)
 
 
+async def _owning_card(info: Info[Context, None], pk: int) -> Opportunity:
+    """The card an order or task belongs to (they are deleted with it)."""
+    card = await info.context.loaders.opportunity_by_id.load(pk)
+    assert card is not None, "orders and tasks are deleted with their opportunity"
+    return Opportunity.from_model(card)
+
+
 @strawberry.type
 class Communication(Node):
     row: strawberry.Private[CommunicationModel]
@@ -255,9 +262,7 @@ class Communication(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
-        customer = await load_customer(info, self.row.customer_id)
-        assert customer is not None
-        return customer
+        return await _customer(info, self.row.customer_id)
 
     @strawberry.field
     async def opportunity(self, info: Info[Context, None]) -> Opportunity | None:
@@ -282,15 +287,11 @@ class Order(Node):
 
     @strawberry.field
     async def opportunity(self, info: Info[Context, None]) -> Opportunity:
-        card = await info.context.loaders.opportunity_by_id.load(self.row.opportunity_id)
-        assert card is not None, "an order is deleted with its opportunity"
-        return Opportunity.from_model(card)
+        return await _owning_card(info, self.row.opportunity_id)
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
-        customer = await load_customer(info, self.row.customer_id)
-        assert customer is not None
-        return customer
+        return await _customer(info, self.row.customer_id)
 
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
@@ -331,6 +332,4 @@ class Task(Node):
 
     @strawberry.field
     async def opportunity(self, info: Info[Context, None]) -> Opportunity:
-        card = await info.context.loaders.opportunity_by_id.load(self.row.opportunity_id)
-        assert card is not None, "a task is deleted with its opportunity"
-        return Opportunity.from_model(card)
+        return await _owning_card(info, self.row.opportunity_id)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 DEFAULT_SQLITE_FILE = "funnelgraph.sqlite3"
 MIN_SECRET_LENGTH = 32
+DEFAULT_POOL_SIZE = 20
 
 
 class SettingsError(ValueError):
@@ -78,7 +79,11 @@ def _database_url(raw: str) -> str:
     scheme = url.split("://", 1)[0]
     if scheme in ("postgresql", "postgres", "asyncpg"):
         # Tortoise names PostgreSQL "postgres"; accept the spelling libpq users write.
-        return "postgres://" + url.split("://", 1)[1]
+        url = "postgres://" + url.split("://", 1)[1]
+        if "maxsize=" not in url:
+            # Tortoise's default pool of 5 makes writes queue behind live streams' reads.
+            url += ("&" if "?" in url else "?") + f"maxsize={DEFAULT_POOL_SIZE}"
+        return url
     if scheme == "sqlite":
         return url
     raise SettingsError(

@@ -50,7 +50,7 @@ def test_postgresql_scheme_is_accepted_and_normalised():
     settings = Settings.from_env(
         {"DATABASE_URL": "postgresql://app@db:5432/crm", "SECRET_KEY": LONG_KEY}
     )
-    assert settings.database_url == "postgres://app@db:5432/crm"
+    assert settings.database_url == "postgres://app@db:5432/crm?maxsize=20"
     assert not settings.is_sqlite
 
 
@@ -81,3 +81,10 @@ def test_all_settings_are_read(tmp_path: Path):
     assert settings.redis_url == "redis://127.0.0.1:6379/3"
     assert settings.token_ttl_seconds == 600
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
+
+
+def test_an_explicit_pool_size_in_the_url_is_kept():
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgres://app@db/crm?minsize=2&maxsize=50", "SECRET_KEY": LONG_KEY}
+    )
+    assert settings.database_url == "postgres://app@db/crm?minsize=2&maxsize=50"

@@ -775,6 +775,9 @@ def main(argv: list[str] | None = None) -> None:
             REDIS_URL=redis.url,
             SECRET_KEY=SECRET,
             FUNNELGRAPH_ENV="production",
+            # Throughput is measured here, not the abuse limits: one user sends every move.
+            OPERATIONS_PER_SECOND="1000000",
+            MAX_CONNECTIONS_PER_USER="100000",
         )
         uvicorn = [
             sys.executable,

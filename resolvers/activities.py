@@ -25,7 +25,7 @@ async def log_communication(
     """Logged on the card, and so on its customer's communications too."""
     return await Communication.create(
         kind=kind,
-        content=clean_text(content, "content", max_length=20_000),
+        content=clean_text(content, "content"),
         occurred_at=occurred_at or datetime.now(UTC),
         author_id=author.pk,
         customer_id=card.customer_id,
@@ -49,7 +49,7 @@ async def create_task(
             field="assigneeId",
         )
     return await Task.create(
-        title=clean_text(title, "title", max_length=500),
+        title=clean_text(title, "title"),
         due_at=due_at,
         assignee_id=assignee,
         opportunity_id=card.pk,
@@ -72,7 +72,7 @@ async def create_order(
     assert checked is not None
     return await Order.create(
         amount=checked,
-        note=clean_optional_text(note, "note", max_length=4000),
+        note=clean_optional_text(note, "note"),
         opportunity_id=card.pk,
         customer_id=card.customer_id,
         campaign_id=card.campaign_id,

@@ -62,14 +62,14 @@ async def create_campaign(
     participants = await _user_pks(participant_ids, "participantIds")
     rotation = await _rotation(participants, rotation_user_ids)
     campaign = Campaign(
-        name=clean_text(name, "name", max_length=200),
-        description=clean_optional_text(description, "description", max_length=10_000),
+        name=clean_text(name, "name"),
+        description=clean_optional_text(description, "description"),
         manager_id=viewer.pk if manager_id is None else await user_pk(manager_id, "managerId"),
         auto_assign=auto_assign,
         allow_duplicate_opportunities=allow_duplicate_opportunities,
         registration_wait_minutes=_wait_minutes(registration_wait_minutes),
     )
-    chosen_code = clean_optional_text(code, "code", max_length=64)
+    chosen_code = clean_optional_text(code, "code")
     try:
         async with in_transaction():
             if chosen_code is not None and await Campaign.exists(code=chosen_code):
@@ -103,11 +103,9 @@ async def update_campaign(
     async with campaign_write(campaign_pk) as campaign:
         before = _settings_of(campaign)
         if isinstance(name, str):
-            campaign.name = clean_text(name, "name", max_length=200)
+            campaign.name = clean_text(name, "name")
         if not isinstance(description, UnsetType):
-            campaign.description = clean_optional_text(
-                description, "description", max_length=10_000
-            )
+            campaign.description = clean_optional_text(description, "description")
         if isinstance(manager_id, str):
             campaign.manager_id = await user_pk(manager_id, "managerId")
         if isinstance(auto_assign, bool):
@@ -174,7 +172,7 @@ def _stage_names(stages: Sequence[str]) -> list[str]:
         raise BadUserInput("stages: a campaign needs at least one approach step", field="stages")
     if len(stages) > MAX_STAGES:
         raise BadUserInput(f"stages: at most {MAX_STAGES} approach steps", field="stages")
-    return [clean_text(stage, "stages", max_length=200) for stage in stages]
+    return [clean_text(stage, "stages") for stage in stages]
 
 
 def _wait_minutes(value: int | None) -> int | None:

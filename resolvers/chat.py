@@ -5,9 +5,9 @@ from __future__ import annotations
 from models import Campaign, ChatMessage, EventKind, User
 from resolvers.errors import BadUserInput
 from resolvers.event_cursors import decode_event_cursor
+from resolvers.validation import text_limit
 from resolvers.writes import campaign_write, log_event
 
-MAX_BODY = 4000
 DEFAULT_HISTORY = 50
 MAX_HISTORY = 200
 
@@ -16,8 +16,8 @@ async def post_message(campaign: Campaign, author: User, body: str) -> ChatMessa
     """A message in the campaign's chat, logged as its next event."""
     if not body.strip():
         raise BadUserInput("body must not be blank", field="body")
-    if len(body) > MAX_BODY:
-        raise BadUserInput(f"body must be at most {MAX_BODY} characters", field="body")
+    if len(body) > text_limit("body"):
+        raise BadUserInput(f"body must be at most {text_limit('body')} characters", field="body")
     async with campaign_write(campaign.pk) as locked:
         # The message carries the seq its event is about to take (the row is locked).
         message = await ChatMessage.create(

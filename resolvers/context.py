@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from models import Permission, User
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders
+from resolvers.throttle import Throttle
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    throttle: Throttle | None = None
+    client_address: str = "unknown"
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +45,11 @@ class Context:
         if self.viewer is None:
             raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
         return self.viewer
+
+    @property
+    def rate_subject(self) -> str:
+        """Whose operations count together: the viewer's, else the client address's."""
+        return f"user:{self.viewer.pk}" if self.viewer else f"address:{self.client_address}"
 
     def viewer_can(self, permission: Permission) -> bool:
         return self.viewer is not None and self.viewer.can(permission)

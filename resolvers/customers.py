@@ -14,8 +14,8 @@ async def create_customer(
 ) -> Customer:
     owner_pk = viewer.pk if owner_id is None else await user_pk(owner_id, "ownerId")
     return await Customer.create(
-        name=clean_text(name, "name", max_length=200),
-        phone=clean_optional_text(phone, "phone", max_length=50),
+        name=clean_text(name, "name"),
+        phone=clean_optional_text(phone, "phone"),
         email=clean_email(email, "email") if email and email.strip() else None,
         owner_id=owner_pk,
     )

@@ -47,3 +47,7 @@ def not_found(kind: str, global_id: str) -> NotFound:
 
 class ResyncRequired(AppError):
     code = "RESYNC_REQUIRED"
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"

@@ -69,7 +69,7 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             stage,
             customer,
             viewer,
-            name=clean_optional_text(new.name, "name", max_length=200) or customer.name,
+            name=clean_optional_text(new.name, "name") or customer.name,
             probability=_probability(new.probability, stage),
             owner_pk=owner_pk,
             source=new.source,
@@ -135,7 +135,7 @@ async def update_opportunity(
         card = await locked_card(campaign, card.pk, expected_version)
         changes: dict[str, object] = {}
         if isinstance(name, str):
-            changes["name"] = clean_text(name, "name", max_length=200)
+            changes["name"] = clean_text(name, "name")
         if isinstance(probability, int):
             changes["probability"] = check_probability(probability)
         if not isinstance(amount, UnsetType):

@@ -32,7 +32,7 @@ async def mark_won(
         await _close(card)
         order = await Order.create(
             amount=amount,
-            note=clean_optional_text(order_note, "orderNote", max_length=4000),
+            note=clean_optional_text(order_note, "orderNote"),
             opportunity_id=card.pk,
             customer_id=card.customer_id,
             campaign_id=card.campaign_id,
@@ -45,7 +45,7 @@ async def mark_won(
 async def mark_lost(
     card: Opportunity, actor: User, *, expected_version: int | None, reason: str
 ) -> Opportunity:
-    reason = clean_text(reason, "reason", max_length=4000)
+    reason = clean_text(reason, "reason")
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, expected_version)
         _check_open(card)

@@ -21,7 +21,7 @@ async def add_stage(
     campaign_pk: int, actor: User, *, name: str, probability: int | None, position: int | None
 ) -> Stage:
     """A new step at `position` (appended when None); later steps shift right."""
-    name = clean_text(name, "name", max_length=200)
+    name = clean_text(name, "name")
     if probability is not None:
         check_probability(probability)
     async with campaign_write(campaign_pk) as campaign:
@@ -49,7 +49,7 @@ async def update_stage(
         stages = await _stages(campaign_pk)
         stage = next(stage for stage in stages if stage.pk == stage_pk)
         if isinstance(name, str):
-            stage.name = clean_text(name, "name", max_length=200)
+            stage.name = clean_text(name, "name")
         if not isinstance(probability, UnsetType):
             stage.probability = None if probability is None else check_probability(probability)
         if isinstance(position, int):

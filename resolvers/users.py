@@ -12,7 +12,7 @@ from models.user import DUMMY_PASSWORD_HASH, hash_password, verify_password
 from resolvers.context import Context, IssuedToken
 from resolvers.errors import BadUserInput, Unauthenticated
 from resolvers.pagination import Page, PageArgs, paginate
-from resolvers.validation import clean_email, clean_text
+from resolvers.validation import clean_email, clean_text, text_limit
 
 MIN_PASSWORD_LENGTH = 8
 BAD_CREDENTIALS = "the email or the password is wrong"
@@ -20,12 +20,18 @@ BAD_CREDENTIALS = "the email or the password is wrong"
 
 async def login(context: Context, email: str, password: str) -> tuple[IssuedToken, User]:
     """A token for the user; the same UNAUTHENTICATED answer for every failure."""
+    throttle, address = context.throttle, context.client_address
+    if throttle:
+        await throttle.before_login(email, address)
     user = await User.get_or_none(email=email.strip().lower())
     if user is None:
         verify_password(DUMMY_PASSWORD_HASH, password)
+    if user is None or not verify_password(user.password_hash, password):
+        if throttle:
+            await throttle.login_failed(email, address)
         raise Unauthenticated(BAD_CREDENTIALS)
-    if not verify_password(user.password_hash, password):
-        raise Unauthenticated(BAD_CREDENTIALS)
+    if throttle:
+        await throttle.login_succeeded(email)
     context.sign_in(user)
     return context.tokens.issue(user), user
 
@@ -35,13 +41,15 @@ async def create_user(
 ) -> User:
     """A new user; BAD_USER_INPUT for a taken email or a short password."""
     email = clean_email(email, "email")
-    name = clean_text(name, "name", max_length=200)
+    name = clean_text(name, "name")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadUserInput(
             f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
         )
-    if len(password) > 1024:
-        raise BadUserInput("password must be at most 1024 characters", field="password")
+    if len(password) > text_limit("password"):
+        raise BadUserInput(
+            f"password must be at most {text_limit('password')} characters", field="password"
+        )
     try:
         async with in_transaction():
             if await User.exists(email=email):

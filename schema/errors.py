@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -14,6 +15,7 @@ from resolvers.errors import AppError
 logger = logging.getLogger("funnelgraph.errors")
 
 INTERNAL_MESSAGE = "Internal server error"
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -22,7 +24,7 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, AppError)
 
 
-def with_code(error: GraphQLError) -> GraphQLError:
+def with_code(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
     """The error as the client sees it: a contract code, and no internals."""
     if isinstance(error.original_error, AppError):
         return error
@@ -32,15 +34,16 @@ def with_code(error: GraphQLError) -> GraphQLError:
             if error.message.startswith("Variable ")
             else ("GRAPHQL_VALIDATION_FAILED")
         )
-        if (error.extensions or {}).get("code"):
+        message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
+        if (error.extensions or {}).get("code") and message == error.message:
             return error
         return GraphQLError(
-            error.message,
+            message,
             error.nodes,
             error.source,
             error.positions,
             error.path,
-            extensions={**(error.extensions or {}), "code": code},
+            extensions={"code": code, **(error.extensions or {})},
         )
     return GraphQLError(
         INTERNAL_MESSAGE,
@@ -64,19 +67,25 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
 
 
 class ErrorCodes(SchemaExtension):
-    """Gives every error its extensions.code and masks unexpected exceptions."""
+    """Gives every error its extensions.code and masks unexpected exceptions; with
+    `hide_suggestions` (production), drops graphql-core's "Did you mean ...?" hints,
+    which would spell out the schema to a client that may not introspect it."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
-        _recode(self.execution_context.result)
+        self._recode(self.execution_context.result)
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         """The same for each result of a websocket operation, before it is sent."""
-        _recode(result)
+        self._recode(result)
         yield None
 
-
-def _recode(result: object) -> None:
-    errors = getattr(result, "errors", None)
-    if errors:
-        result.errors = [with_code(error) for error in errors]  # type: ignore[attr-defined]
+    def _recode(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [  # type: ignore[attr-defined]
+                with_code(error, hide_suggestions=self.hide_suggestions) for error in errors
+            ]

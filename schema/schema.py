@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -17,6 +15,7 @@ from schema.errors import ErrorCodes, log_unexpected
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
+from schema.operation_guard import QueryLimits, operation_guard
 from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
@@ -46,7 +45,8 @@ class Schema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(**options: Any) -> Schema:
+def build_schema(limits: QueryLimits | None = None, *, production: bool = False) -> Schema:
+    """The schema; production hides introspection and field suggestions."""
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -54,11 +54,10 @@ def build_schema(**options: Any) -> Schema:
         extensions=[
             # Factories: a fresh extension per operation; the LRU caches are module-wide.
             lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-            ErrorCodes,
+            operation_guard(limits or QueryLimits(), production=production),
+            lambda: ErrorCodes(hide_suggestions=production),
             ContextPerOperation,
         ],
-        **options,
     )
 
 

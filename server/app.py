@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -24,35 +26,72 @@ from realtime.bus import open_bus
 from realtime.transport import redis_answers
 from resolvers.context import Context
 from resolvers.subscriptions import forget_access
+from resolvers.throttle import Throttle, ThrottleLimits
+from schema.operation_guard import QueryLimits
 from schema.schema import build_schema
 from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
+from server.connection_slots import give_back_slot, take_slot
 from server.health import database_answers
+from server.http_guard import HttpGuard
+from server.limit_store import LimitStore, open_limit_store
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
+from server.websocket_handler import TransportHandler
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportHandler
+
     def __init__(self, settings: Settings) -> None:
+        limits = settings.limits
         super().__init__(
-            build_schema(),
+            build_schema(
+                QueryLimits(
+                    max_tokens=limits.max_query_tokens,
+                    max_depth=limits.max_query_depth,
+                    max_aliases=limits.max_query_aliases,
+                    max_fields=limits.max_query_fields,
+                    max_cost=limits.max_query_cost,
+                ),
+                production=settings.is_production,
+            ),
             graphql_ide="graphiql" if not settings.is_production else None,
             # graphql-ws (legacy) is left out: its auth would differ.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
+            allowed_origins=settings.allowed_origins,
+        )
+        self.max_subscriptions_per_connection = limits.max_subscriptions_per_connection
+        self.max_connections_per_user = limits.max_connections_per_user
+        self.throttle_limits = ThrottleLimits(
+            login_failures_per_email=limits.login_failures_per_email,
+            login_failures_per_address=limits.login_failures_per_address,
+            login_cooldown_seconds=limits.login_cooldown_seconds,
+            operations_per_second=limits.operations_per_second,
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
+        self.store: LimitStore | None = None
+
+    def use_store(self, store: LimitStore | None) -> None:
+        """Where rate limits count; set by the lifespan, which opens it."""
+        self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
             cancel_expiry(scope)
+            await give_back_slot(scope)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         viewer = await viewer_from_init(self.tokens, context)
         if viewer is None:
             raise ConnectionRejectionError()
+        if self.store is not None:
+            await take_slot(
+                self.store, context.request.scope, viewer.pk, self.max_connections_per_user
+            )
         context.sign_in(viewer)
         close_at_expiry(self.tokens, context)
         return cast(UnsetType, UNSET)
@@ -61,12 +100,20 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         viewer = await self.tokens.viewer(request.headers.get("authorization"))
-        return Context(viewer=viewer, tokens=self.tokens, request=request, response=response)
+        return Context(
+            viewer=viewer,
+            tokens=self.tokens,
+            request=request,
+            response=response,
+            throttle=Throttle(self.store, self.throttle_limits) if self.store else None,
+            client_address=request.client.host if request.client else "unknown",
+        )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """The whole service for `settings` (default: read from the environment)."""
     settings = settings or Settings.from_env()
+    graphql = GraphQLApp(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -75,11 +122,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with (
                 open_bus(settings.redis_url),
+                open_limit_store(settings.redis_url) as store,
                 registration_watch(settings.registration_check_seconds),
                 log_retention(settings.event_retention_days),
             ):
+                graphql.use_store(store)
                 yield {}
         finally:
+            graphql.use_store(None)
             await close_database()
 
     async def healthz(request: Request) -> Response:
@@ -95,13 +145,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             status_code=200 if ready else 503,
         )
 
-    graphql = GraphQLApp(settings)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(HttpGuard, max_body_bytes=settings.limits.max_body_bytes),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            ),
         ],
         lifespan=lifespan,
     )

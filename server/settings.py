@@ -24,6 +24,51 @@ class Environment(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may ask of the server; each field is read from the variable in
+    LIMIT_VARIABLES, and the defaults suit a rich client with live boards."""
+
+    max_body_bytes: int = 1_000_000
+    max_query_tokens: int = 3_000
+    max_query_depth: int = 12
+    max_query_aliases: int = 30
+    max_query_fields: int = 1_000
+    max_query_cost: int = 20_000
+    max_subscriptions_per_connection: int = 20
+    max_connections_per_user: int = 20
+    operations_per_second: int = 30
+    login_failures_per_email: int = 5
+    login_failures_per_address: int = 30
+    login_cooldown_seconds: int = 900
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        defaults = cls()
+        return cls(
+            **{
+                name: _positive_int(env, variable, getattr(defaults, name))
+                for name, variable in LIMIT_VARIABLES.items()
+            }
+        )
+
+
+LIMIT_VARIABLES = {
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "max_query_tokens": "MAX_QUERY_TOKENS",
+    "max_query_depth": "MAX_QUERY_DEPTH",
+    "max_query_aliases": "MAX_QUERY_ALIASES",
+    "max_query_fields": "MAX_QUERY_FIELDS",
+    "max_query_cost": "MAX_QUERY_COST",
+    "max_subscriptions_per_connection": "MAX_SUBSCRIPTIONS_PER_CONNECTION",
+    "max_connections_per_user": "MAX_CONNECTIONS_PER_USER",
+    "operations_per_second": "OPERATIONS_PER_SECOND",
+    "login_failures_per_email": "LOGIN_FAILURES_PER_EMAIL",
+    "login_failures_per_address": "LOGIN_FAILURES_PER_ADDRESS",
+    "login_cooldown_seconds": "LOGIN_COOLDOWN_SECONDS",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     redis_url: str | None
@@ -33,6 +78,7 @@ class Settings:
     allowed_origins: tuple[str, ...]
     registration_check_seconds: int = 30
     event_retention_days: int = 30
+    limits: Limits = Limits()
 
     @property
     def is_production(self) -> bool:
@@ -56,6 +102,7 @@ class Settings:
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
             registration_check_seconds=_positive_int(env, "REGISTRATION_CHECK_SECONDS", 30),
             event_retention_days=_positive_int(env, "EVENT_RETENTION_DAYS", 30),
+            limits=Limits.from_env(env),
             allowed_origins=tuple(
                 origin.strip()
                 for origin in env.get("ALLOWED_ORIGINS", "").split(",")

@@ -23,7 +23,7 @@ from tortoise import Tortoise, connections
 
 from models.database import apply_migrations
 from server.app import create_app
-from server.settings import Environment, Settings
+from server.settings import Environment, Limits, Settings
 from tests.graphql import GraphQLClient
 
 ADMIN_POSTGRES_URL = os.environ.get(
@@ -110,6 +110,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": Environment.DEVELOPMENT,
         "token_ttl_seconds": 3600,
         "allowed_origins": (),
+        # Tests drive one user faster than a person would; the limits have tests of their own.
+        "limits": Limits(operations_per_second=100_000),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -19,8 +19,18 @@ from typing import Any
 import httpx
 import websockets
 
+from server.settings import LIMIT_VARIABLES
+
 FUNNELGRAPH = str(Path(sys.executable).with_name("funnelgraph"))
-SETTINGS_VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FUNNELGRAPH_ENV")
+SETTINGS_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "FUNNELGRAPH_ENV",
+    *LIMIT_VARIABLES.values(),
+)
+# Tests drive one user faster than a person would; the rate limit has tests of its own.
+UNTHROTTLED = {"OPERATIONS_PER_SECOND": "100000"}
 
 
 def free_port() -> int:
@@ -94,7 +104,7 @@ def server_process(cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Pope
     with subprocess.Popen(
         [FUNNELGRAPH, "serve", "--port", str(port)],
         cwd=cwd,
-        env={**clean, **env},
+        env={**clean, **UNTHROTTLED, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,87 @@
+"""Abuse limits that hold across processes: failed logins and operations per second.
+
+The counts live in a shared store (Redis, or memory on the embedded default); this
+module is the policy: which key, which window, and when to answer RATE_LIMITED.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from resolvers.errors import RateLimited
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A fixed-window count and the seconds until the window ends."""
+
+    count: int
+    resets_in: float
+
+
+class Counters(Protocol):
+    async def hit(self, key: str, window_seconds: int) -> Window:
+        """Counts one more in `key`'s window, starting a window when none runs."""
+        ...
+
+    async def peek(self, key: str) -> Window:
+        """The count of the running window (0 when none runs)."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleLimits:
+    login_failures_per_email: int
+    login_failures_per_address: int
+    login_cooldown_seconds: int
+    operations_per_second: int
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    counters: Counters
+    limits: ThrottleLimits
+
+    async def before_login(self, email: str, address: str) -> None:
+        """RATE_LIMITED while either the email or the address is cooling down."""
+        for key, cap in self._login_keys(email, address):
+            window = await self.counters.peek(key)
+            if window.count >= cap:
+                wait = math.ceil(window.resets_in)
+                raise RateLimited(
+                    f"too many failed logins: try again in {wait} s",
+                    retryAfterSeconds=wait,
+                )
+
+    async def login_failed(self, email: str, address: str) -> None:
+        for key, _ in self._login_keys(email, address):
+            await self.counters.hit(key, self.limits.login_cooldown_seconds)
+
+    async def login_succeeded(self, email: str) -> None:
+        await self.counters.clear(_email_key(email))
+
+    async def operation(self, subject: str) -> None:
+        """Counts one operation by `subject` (a user, or an address when signed out)."""
+        second = int(time.time())
+        window = await self.counters.hit(f"ops:{subject}:{second}", 2)
+        cap = self.limits.operations_per_second
+        if window.count > cap:
+            raise RateLimited(
+                f"at most {cap} operations per second (OPERATIONS_PER_SECOND)",
+                retryAfterSeconds=1,
+            )
+
+    def _login_keys(self, email: str, address: str) -> tuple[tuple[str, int], ...]:
+        return (
+            (_email_key(email), self.limits.login_failures_per_email),
+            (f"login:address:{address}", self.limits.login_failures_per_address),
+        )
+
+
+def _email_key(email: str) -> str:
+    return f"login:email:{email.strip().lower()}"

@@ -1,0 +1,172 @@
+"""Where abuse-limit counts live: Redis, shared by every process, or this process's memory
+on the embedded default. Counts are fixed windows; connection slots are leases that
+expire unless renewed, so a crashed process cannot hold a user's slots forever."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from resolvers.throttle import Counters, Window
+
+logger = logging.getLogger("funnelgraph.limits")
+
+PREFIX = "funnelgraph:limit:"
+# With Redis unreachable the limits are not enforced for this long before it is asked again:
+# refusing every request would turn an outage of the cache into an outage of the API.
+OUTAGE_PAUSE_SECONDS = 5.0
+
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+    return 1
+end
+return 0
+"""
+
+
+class LimitStore(Counters, Protocol):
+    async def claim(self, key: str, holder: str, cap: int, lease_seconds: float) -> bool:
+        """Takes (or renews) one of `cap` slots under `key` for `holder`; False when full."""
+        ...
+
+    async def release(self, key: str, holder: str) -> None: ...
+
+
+class MemoryLimitStore:
+    """The embedded default: one process, so its memory is the whole truth."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._slots: dict[str, dict[str, float]] = {}
+
+    async def hit(self, key: str, window_seconds: int) -> Window:
+        now = time.monotonic()
+        count, ends = self._windows.get(key, (0, 0.0))
+        if ends <= now:
+            count, ends = 0, now + window_seconds
+            if len(self._windows) > 10_000:
+                self._forget_ended(now)
+        self._windows[key] = (count + 1, ends)
+        return Window(count + 1, ends - now)
+
+    async def peek(self, key: str) -> Window:
+        now = time.monotonic()
+        count, ends = self._windows.get(key, (0, 0.0))
+        return Window(count, ends - now) if ends > now else Window(0, 0.0)
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+
+    async def claim(self, key: str, holder: str, cap: int, lease_seconds: float) -> bool:
+        now = time.monotonic()
+        slots = {h: ends for h, ends in self._slots.get(key, {}).items() if ends > now}
+        if holder not in slots and len(slots) >= cap:
+            self._slots[key] = slots
+            return False
+        slots[holder] = now + lease_seconds
+        self._slots[key] = slots
+        return True
+
+    async def release(self, key: str, holder: str) -> None:
+        slots = self._slots.get(key, {})
+        slots.pop(holder, None)
+        if not slots:
+            self._slots.pop(key, None)
+
+    def _forget_ended(self, now: float) -> None:
+        self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+
+
+class RedisLimitStore:
+    """Counts in Redis, so a limit holds however many processes serve the API."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self._paused_until = 0.0
+
+    async def hit(self, key: str, window_seconds: int) -> Window:
+        if self._paused():
+            return Window(0, 0.0)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(PREFIX + key)
+                pipe.expire(PREFIX + key, window_seconds, nx=True)
+                pipe.pttl(PREFIX + key)
+                count, _, ttl = await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._pause(error)
+            return Window(0, 0.0)
+        return Window(int(count), max(int(ttl), 0) / 1000)
+
+    async def peek(self, key: str) -> Window:
+        if self._paused():
+            return Window(0, 0.0)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(PREFIX + key)
+                pipe.pttl(PREFIX + key)
+                count, ttl = await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._pause(error)
+            return Window(0, 0.0)
+        return Window(int(count or 0), max(int(ttl), 0) / 1000)
+
+    async def clear(self, key: str) -> None:
+        try:
+            await self._redis.delete(PREFIX + key)
+        except (RedisError, OSError) as error:
+            self._pause(error)
+
+    async def claim(self, key: str, holder: str, cap: int, lease_seconds: float) -> bool:
+        if self._paused():
+            return True
+        now = time.time()
+        try:
+            taken = await self._claim(
+                keys=[PREFIX + key],
+                args=[now, now + lease_seconds, holder, cap, int(lease_seconds * 1000)],
+            )
+        except (RedisError, OSError) as error:
+            self._pause(error)
+            return True
+        return bool(taken)
+
+    async def release(self, key: str, holder: str) -> None:
+        try:
+            await self._redis.zrem(PREFIX + key, holder)
+        except (RedisError, OSError) as error:
+            self._pause(error)
+
+    def _paused(self) -> bool:
+        return time.monotonic() < self._paused_until
+
+    def _pause(self, error: BaseException) -> None:
+        logger.warning(
+            "Redis is unreachable for rate limits (%s): not enforcing them for %.0f s",
+            error,
+            OUTAGE_PAUSE_SECONDS,
+        )
+        self._paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
+
+
+@asynccontextmanager
+async def open_limit_store(redis_url: str | None) -> AsyncIterator[LimitStore]:
+    """Redis when configured, else memory."""
+    if not redis_url:
+        yield MemoryLimitStore()
+        return
+    redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        yield RedisLimitStore(redis)
+    finally:
+        await redis.aclose()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import StreamExecutionResult
 
 from resolvers.errors import AppError
 
@@ -18,17 +15,26 @@ INTERNAL_MESSAGE = "Internal server error"
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
+# graphql-core's words for input it could not coerce; such an error may wrap the scalar's
+# own exception, but it is about the request, not a fault of the server.
+_INPUT_ERRORS = ("Variable '$", "Expected value of type")
+
+
 def is_expected(error: GraphQLError) -> bool:
     """An error meant for the client: ours, or one graphql-core raised about the request."""
     original = error.original_error
-    return original is None or isinstance(original, AppError)
+    return (
+        original is None
+        or isinstance(original, GraphQLError)
+        or (error.path is None and error.message.startswith(_INPUT_ERRORS))
+    )
 
 
 def with_code(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
     """The error as the client sees it: a contract code, and no internals."""
     if isinstance(error.original_error, AppError):
         return error
-    if error.original_error is None:
+    if is_expected(error):
         code = (
             "BAD_USER_INPUT"
             if error.message.startswith("Variable ")
@@ -66,26 +72,9 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
             )
 
 
-class ErrorCodes(SchemaExtension):
-    """Gives every error its extensions.code and masks unexpected exceptions; with
-    `hide_suggestions` (production), drops graphql-core's "Did you mean ...?" hints,
-    which would spell out the schema to a client that may not introspect it."""
-
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        self.hide_suggestions = hide_suggestions
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        self._recode(self.execution_context.result)
-
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        """The same for each result of a websocket operation, before it is sent."""
-        self._recode(result)
-        yield None
-
-    def _recode(self, result: object) -> None:
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [  # type: ignore[attr-defined]
-                with_code(error, hide_suggestions=self.hide_suggestions) for error in errors
-            ]
+def answer_errors(errors: list[GraphQLError], *, hide_suggestions: bool) -> None:
+    """Logs the unexpected errors with their trace, then rewrites the list in place as
+    the client sees it. Strawberry hands every error list of every answer (HTTP and
+    websocket, pre-execution included) to Schema.process_errors, which calls this."""
+    log_unexpected(errors)
+    errors[:] = [with_code(error, hide_suggestions=hide_suggestions) for error in errors]

@@ -11,7 +11,7 @@ from strawberry.types import ExecutionContext
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.chat import ChatMutation
 from schema.customer import CustomerMutation, CustomerQuery
-from schema.errors import ErrorCodes, log_unexpected
+from schema.errors import answer_errors
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
@@ -38,16 +38,19 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
+    hide_suggestions = False
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected errors (guards, bad input) are answers, not incidents: log the rest.
-        log_unexpected(errors)
+        # Expected errors (guards, bad input) are answers, not incidents: log the rest,
+        # and give every error its contract code.
+        answer_errors(errors, hide_suggestions=self.hide_suggestions)
 
 
 def build_schema(limits: QueryLimits | None = None, *, production: bool = False) -> Schema:
     """The schema; production hides introspection and field suggestions."""
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -55,10 +58,11 @@ def build_schema(limits: QueryLimits | None = None, *, production: bool = False)
             # Factories: a fresh extension per operation; the LRU caches are module-wide.
             lambda: ParserCache(maxsize=256),
             operation_guard(limits or QueryLimits(), production=production),
-            lambda: ErrorCodes(hide_suggestions=production),
             ContextPerOperation,
         ],
     )
+    schema.hide_suggestions = production
+    return schema
 
 
 def export_sdl() -> str:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -72,6 +73,13 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
         self.store: LimitStore | None = None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body as JSON; 400 unless it is an object (a list is a batch: refused too)."""
+        value = super().parse_json(data)
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return value
 
     def use_store(self, store: LimitStore | None) -> None:
         """Where rate limits count; set by the lifespan, which opens it."""

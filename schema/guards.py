@@ -84,7 +84,7 @@ class CanEditCampaign(_ForbiddenGuard):
 
 async def campaign_of_input(context: Context, data: Any) -> Campaign:
     """The visible campaign an input names through campaignId, or id (campaign or stage)."""
-    return await visible_campaign(context, str(getattr(data, "campaign_id", None) or data.id))
+    return await visible_campaign(context, _named_id(data, "campaign_id"))
 
 
 async def visible_campaign(context: Context, global_id: str) -> Campaign:
@@ -107,7 +107,13 @@ def _card_id(kwargs: dict[str, Any]) -> str:
     data = kwargs.get("input")
     if data is None:
         return str(kwargs["id"])
-    return str(getattr(data, "opportunity_id", None) or data.id)
+    return _named_id(data, "opportunity_id")
+
+
+def _named_id(data: Any, attribute: str) -> str:
+    """The input's `attribute` when it has one (even "", a forged ID), else its id."""
+    named = getattr(data, attribute, None)
+    return str(named if named is not None else data.id)
 
 
 class _CardGuard(_ForbiddenGuard):

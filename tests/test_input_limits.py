@@ -1,0 +1,238 @@
+"""Input limits on every string and list the API accepts, and forged IDs.
+
+The positions are read off the served schema, so an argument added later is covered
+(and must have a limit) without touching this file.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    get_named_type,
+    is_composite_type,
+)
+
+from models import Customer, Permission
+from schema.schema import build_schema
+from server.settings import Environment
+from tests.conftest import make_settings
+from tests.factories import make_user
+
+SCHEMA = build_schema()._schema
+SCALAR_TEXT = frozenset({"String", "ID", "Decimal", "DateTime"})
+
+
+@pytest.fixture
+def settings(database_url):
+    return make_settings(database_url, environment=Environment.PRODUCTION)
+
+
+@dataclass(frozen=True)
+class Position:
+    """One string or list an operation can send: where, and the value that overflows it."""
+
+    operation: str
+    path: str
+    document: str
+    variables: dict[str, Any]
+
+
+def positions() -> Iterator[Position]:
+    for operation, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type)):
+        assert root is not None
+        for name, field in root.fields.items():
+            for argument_name, argument in field.args.items():
+                for path, value in _overflows(argument_name, argument.type):
+                    yield Position(
+                        operation,
+                        f"{name}({path})",
+                        _document(operation, name, field, argument_name, argument.type),
+                        {"value": value},
+                    )
+
+
+def _overflows(name: str, type_: GraphQLInputType, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(argument path, a value whose one string or list is too long) for every position."""
+    path = path or name
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        item = get_named_type(type_)
+        filler = "x" if item.name in SCALAR_TEXT else next(iter(getattr(item, "values", {"x": 0})))
+        yield path, [filler] * 1_001
+        for item_path, value in _overflows(name, type_.of_type, f"{path}[0]"):
+            yield item_path, [value]
+    elif isinstance(type_, GraphQLInputObjectType):
+        for field_name, field in type_.fields.items():
+            for field_path, value in _overflows(field_name, field.type, f"{path}.{field_name}"):
+                yield field_path, {field_name: value}
+    elif isinstance(type_, GraphQLScalarType) and type_.name in SCALAR_TEXT:
+        yield path, "x" * 20_001
+
+
+def _document(
+    operation: str, name: str, field: GraphQLField, argument: str, type_: GraphQLInputType
+) -> str:
+    selection = " { __typename }" if is_composite_type(get_named_type(field.type)) else ""
+    return f"{operation} Probe($value: {type_}) {{ {name}({argument}: $value){selection} }}"
+
+
+ALL = list(positions())
+
+
+def test_the_probe_reaches_every_input_position():
+    paths = {position.path for position in ALL}
+    assert "postChatMessage(input.body)" in paths
+    assert "createCampaign(input.stages)" in paths
+    assert "createCampaign(input.stages[0])" in paths
+    assert "markNotificationsRead(ids)" in paths
+    assert "login(password)" in paths
+    assert "campaigns(search)" in paths
+    assert len(paths) > 80
+
+
+@pytest.mark.parametrize("position", ALL, ids=[position.path for position in ALL])
+async def test_every_string_and_list_input_has_a_limit(api, position):
+    viewer = await make_user(*Permission)
+    result = await api.execute(position.document, position.variables, viewer=viewer)
+
+    assert result.codes == ["BAD_USER_INPUT"], result.errors
+    error = result.errors[0]
+    field = position.path.split("(", 1)[1].rstrip(")")
+    assert error["extensions"]["field"] == field
+    assert f"at most {error['extensions']['limit']}" in error["message"]
+    assert field in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "field", "limit"),
+    [
+        (
+            'mutation($b: String!) { postChatMessage(input: {campaignId: "x", body: $b}) { id } }',
+            {"b": "y" * 4001},
+            "input.body",
+            4000,
+        ),
+        (
+            'mutation { markOpportunityLost(input: {id: "x", reason: "'
+            + "r" * 4001
+            + '"}) { id } }',
+            {},
+            "input.reason",
+            4000,
+        ),
+        (
+            'mutation($s: [String!]!) { createCampaign(input: {name: "c", stages: $s}) { id } }',
+            {"s": ["step"] * 51},
+            "input.stages",
+            50,
+        ),
+        (
+            "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }",
+            {"ids": ["x"] * 501},
+            "ids",
+            500,
+        ),
+        (
+            "mutation($n: String!) { createCustomer(input: {name: $n}) { id } }",
+            {"n": "n" * 201},
+            "input.name",
+            200,
+        ),
+        (
+            "query($a: String) { campaigns { edges { node { opportunities(after: $a) "
+            "{ totalCount } } } } }",
+            {"a": "c" * 1001},
+            "after",
+            1000,
+        ),
+    ],
+)
+async def test_limits_name_the_field_and_the_limit(api, document, variables, field, limit):
+    viewer = await make_user(*Permission)
+    result = await api.execute(document, variables, viewer=viewer)
+
+    assert result.codes == ["BAD_USER_INPUT"]
+    assert result.errors[0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": field,
+        "limit": limit,
+    }
+    assert await Customer.all().count() == 0
+
+
+async def test_a_value_at_its_limit_is_accepted(api):
+    viewer = await make_user(*Permission)
+    result = await api.execute(
+        "mutation($n: String!) { createCustomer(input: {name: $n}) { name } }",
+        {"n": "n" * 200},
+        viewer=viewer,
+    )
+    assert result.ok()["createCustomer"]["name"] == "n" * 200
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+FORGED_IDS = [
+    "garbage",
+    "",
+    "☃",
+    "%%%%",
+    _b64("Campaign:-1"),
+    _b64("Campaign:0"),
+    _b64("Campaign:99999999999999999999"),
+    _b64("Campaign:1e3"),
+    _b64("Nope:1"),
+    _b64(":1"),
+    _b64("Customer:1"),  # a real type, of another kind, that no row has
+    _b64("Campaign:1:2"),
+    "x" * 100,
+]
+
+
+@pytest.mark.parametrize("forged", FORGED_IDS)
+@pytest.mark.parametrize(
+    "document",
+    [
+        "query($id: ID!) { node(id: $id) { id } }",
+        "query($id: ID!) { campaign(id: $id) { id } }",
+        "query($id: ID!) { opportunity(id: $id) { id } }",
+        "query($id: ID!) { customer(id: $id) { id } }",
+        "mutation($id: ID!) { claimOpportunity(id: $id) { id } }",
+        "mutation($id: ID!) { reopenOpportunity(id: $id) { id } }",
+        "mutation($id: ID!) { deleteOpportunity(id: $id) }",
+        "mutation($id: ID!) { completeTask(id: $id) { id } }",
+        'mutation($id: ID!) { updateCampaign(input: {id: $id, name: "n"}) { id } }',
+        'mutation($id: ID!) { postChatMessage(input: {campaignId: $id, body: "hi"}) { id } }',
+        "mutation($id: ID!) { markNotificationsRead(ids: [$id]) }",
+        'mutation($id: ID!) { addStage(input: {campaignId: $id, name: "s"}) { id } }',
+        "mutation($id: ID!) { removeStage(input: {id: $id}) { id } }",
+        "mutation($id: ID!) { moveOpportunity(input: {id: $id, stageId: $id}) { id } }",
+        "mutation($id: ID!) { createOpportunity(input: {campaignId: $id, customerId: $id}) "
+        "{ id } }",
+        "mutation($id: ID!) { logCommunication(input: {opportunityId: $id, kind: CALL, "
+        'content: "c"}) { id } }',
+    ],
+)
+async def test_a_forged_id_answers_not_found(api, document, forged):
+    viewer = await make_user(*Permission)
+    result = await api.execute(document, {"id": forged}, viewer=viewer)
+
+    if "markNotificationsRead" in document:
+        # Marking read only ever touches the viewer's own rows: a foreign ID changes none.
+        assert result.codes in (["NOT_FOUND"], []), result.errors
+    else:
+        assert result.codes == ["NOT_FOUND"], result.errors

@@ -200,3 +200,26 @@ async def test_a_redis_outage_does_not_refuse_logins(api):
 def _code(answer: dict) -> str | None:
     errors = answer.get("errors") or [{}]
     return errors[0].get("extensions", {}).get("code")
+
+
+@pytest.mark.parametrize(
+    "settings", [{"limits": Limits(login_failures_per_address=1000)}], indirect=True
+)
+async def test_a_login_flood_does_not_stall_other_requests(api):
+    """Each password check costs about 0.1 s of CPU; it runs beside the event loop, so a
+    query sent during a flood of logins is answered before the flood is through."""
+    user = await make_user()
+    finished: list[str] = []
+
+    async def attempt(number: int) -> None:
+        await login(api, f"flood{number}@example.com", "wrong-guess")
+        finished.append("login")
+
+    async def query() -> None:
+        await asyncio.sleep(0.05)  # the flood is under way
+        assert (await api.execute("{ me { id } }", viewer=user)).ok()
+        finished.append("query")
+
+    await asyncio.gather(*(attempt(number) for number in range(12)), query())
+
+    assert finished.index("query") < len(finished) - 1, finished

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Environment, Settings, SettingsError
+from server.settings import LIMIT_VARIABLES, Environment, Limits, Settings, SettingsError
 
 LONG_KEY = "k" * 40
 
@@ -88,3 +88,29 @@ def test_an_explicit_pool_size_in_the_url_is_kept():
         {"DATABASE_URL": "postgres://app@db/crm?minsize=2&maxsize=50", "SECRET_KEY": LONG_KEY}
     )
     assert settings.database_url == "postgres://app@db/crm?minsize=2&maxsize=50"
+
+
+def test_every_limit_is_read_from_its_variable(tmp_path: Path):
+    environ = {
+        "DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}",
+        **{variable: str(1000 + index) for index, variable in enumerate(LIMIT_VARIABLES.values())},
+    }
+    limits = Settings.from_env(environ).limits
+
+    assert [getattr(limits, name) for name in LIMIT_VARIABLES] == [
+        1000 + index for index in range(len(LIMIT_VARIABLES))
+    ]
+    assert set(LIMIT_VARIABLES) == set(Limits.__dataclass_fields__)
+
+
+def test_limits_have_their_documented_defaults(tmp_path: Path):
+    limits = Settings.from_env({"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}).limits
+    assert limits.max_body_bytes == 1_000_000
+    assert limits.max_query_cost == 20_000
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "many"])
+def test_a_malformed_limit_is_refused_naming_its_variable(tmp_path: Path, raw: str):
+    environ = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}", "MAX_QUERY_DEPTH": raw}
+    with pytest.raises(SettingsError, match="MAX_QUERY_DEPTH"):
+        Settings.from_env(environ)

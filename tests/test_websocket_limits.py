@@ -129,3 +129,32 @@ async def test_connections_per_user_count_across_processes_through_redis(
 
     assert on_first == on_second == "connection_ack"
     assert over == 4429
+
+
+async def test_operation_limits_hold_on_the_websocket_too(app, database_url, tmp_path):
+    manager = await make_user()
+    campaign = await make_campaign(manager)
+    deep = """
+    subscription($campaignId: ID!) { campaignChat(campaignId: $campaignId) {
+      author { id } campaign { stages { opportunities(first: 1) { edges { node { customer {
+        opportunities(first: 1) { edges { node { id } } } } } } } } } } }
+    """
+    variables = {"campaignId": gid("Campaign", campaign)}
+    limits = {"MAX_QUERY_DEPTH": "6"}
+    with serving(tmp_path, **env(database_url, **limits)) as base:
+        client = await LiveClient.connect(base, token_for(manager))
+        deep_id = await client.subscribe(deep, variables)
+        too_deep = await client.receive()
+        long_id = await client.subscribe(CHAT, {**variables, "after": "c" * 1001})
+        too_long = await client.receive()
+        await client.close()
+
+    assert too_deep["id"] == deep_id and too_deep["type"] == "error"
+    assert too_deep["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "maximum operation depth of 6" in too_deep["payload"][0]["message"]
+    assert too_long["id"] == long_id and too_long["type"] == "error"
+    assert too_long["payload"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "after",
+        "limit": 1000,
+    }

@@ -75,6 +75,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         lifespan="on",
         proxy_headers=True,
+        # A websocket message is held to the same limit as an HTTP body.
+        ws_max_size=settings.limits.max_body_bytes,
     )
     return 0
 

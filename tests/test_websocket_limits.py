@@ -158,3 +158,16 @@ async def test_operation_limits_hold_on_the_websocket_too(app, database_url, tmp
         "field": "after",
         "limit": 1000,
     }
+
+
+async def test_a_websocket_message_over_the_body_limit_closes_the_socket(
+    app, database_url, tmp_path
+):
+    manager = await make_user()
+    with serving(tmp_path, **env(database_url, MAX_BODY_BYTES="10000")) as base:
+        client = await LiveClient.connect(base, token_for(manager))
+        await client.subscribe("{ me { name } }" + " " * 20_000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await client.receive()
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -170,7 +170,8 @@ async def delete_opportunity(card: Opportunity, actor: User) -> None:
 
 
 def check_amount(amount: Decimal | None, field: str = "amount") -> Decimal | None:
-    if amount is not None and not (Decimal(0) <= amount <= MAX_AMOUNT):
+    # NaN and infinities first: comparing a signalling NaN raises.
+    if amount is not None and not (amount.is_finite() and Decimal(0) <= amount <= MAX_AMOUNT):
         raise BadUserInput(f"{field} must be between 0 and {MAX_AMOUNT}", field=field)
     return amount
 

@@ -27,8 +27,8 @@ class Counters(Protocol):
         """Counts one more in `key`'s window, starting a window when none runs."""
         ...
 
-    async def peek(self, key: str) -> Window:
-        """The count of the running window (0 when none runs)."""
+    async def take_back(self, key: str) -> None:
+        """Counts one less in the running window, if one runs."""
         ...
 
     async def clear(self, key: str) -> None: ...
@@ -47,23 +47,23 @@ class Throttle:
     counters: Counters
     limits: ThrottleLimits
 
-    async def before_login(self, email: str, address: str) -> None:
-        """RATE_LIMITED while either the email or the address is cooling down."""
+    async def login_attempt(self, email: str, address: str) -> None:
+        """Counts the attempt as a failure of the email and of the address before the
+        password is checked (so parallel guesses cannot all slip under the cap);
+        RATE_LIMITED while either is past its cap, until its cool-down ends."""
         for key, cap in self._login_keys(email, address):
-            window = await self.counters.peek(key)
-            if window.count >= cap:
-                wait = math.ceil(window.resets_in)
+            window = await self.counters.hit(key, self.limits.login_cooldown_seconds)
+            if window.count > cap:
+                wait = max(1, math.ceil(window.resets_in))
                 raise RateLimited(
                     f"too many failed logins: try again in {wait} s",
                     retryAfterSeconds=wait,
                 )
 
-    async def login_failed(self, email: str, address: str) -> None:
-        for key, _ in self._login_keys(email, address):
-            await self.counters.hit(key, self.limits.login_cooldown_seconds)
-
-    async def login_succeeded(self, email: str) -> None:
+    async def login_succeeded(self, email: str, address: str) -> None:
+        """A success forgives the email its failures, and is no failure of the address."""
         await self.counters.clear(_email_key(email))
+        await self.counters.take_back(_address_key(address))
 
     async def operation(self, subject: str) -> None:
         """Counts one operation by `subject` (a user, or an address when signed out)."""
@@ -79,9 +79,13 @@ class Throttle:
     def _login_keys(self, email: str, address: str) -> tuple[tuple[str, int], ...]:
         return (
             (_email_key(email), self.limits.login_failures_per_email),
-            (f"login:address:{address}", self.limits.login_failures_per_address),
+            (_address_key(address), self.limits.login_failures_per_address),
         )
 
 
 def _email_key(email: str) -> str:
     return f"login:email:{email.strip().lower()}"
+
+
+def _address_key(address: str) -> str:
+    return f"login:address:{address}"

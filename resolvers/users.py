@@ -23,7 +23,7 @@ async def login(context: Context, email: str, password: str) -> tuple[IssuedToke
     """A token for the user; the same UNAUTHENTICATED answer for every failure."""
     throttle, address = context.throttle, context.client_address
     if throttle:
-        await throttle.before_login(email, address)
+        await throttle.login_attempt(email, address)
     user = await User.get_or_none(email=email.strip().lower())
     # Unknown emails cost a hash check too, so timing does not tell them apart. The check
     # (about 0.1 s of CPU) runs in a worker thread: argon2 releases the GIL, and the event
@@ -31,11 +31,9 @@ async def login(context: Context, email: str, password: str) -> tuple[IssuedToke
     password_hash = DUMMY_PASSWORD_HASH if user is None else user.password_hash
     matches = await asyncio.to_thread(verify_password, password_hash, password)
     if user is None or not matches:
-        if throttle:
-            await throttle.login_failed(email, address)
         raise Unauthenticated(BAD_CREDENTIALS)
     if throttle:
-        await throttle.login_succeeded(email)
+        await throttle.login_succeeded(email, address)
     context.sign_in(user)
     return context.tokens.issue(user), user
 

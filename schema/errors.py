@@ -13,6 +13,7 @@ logger = logging.getLogger("funnelgraph.errors")
 
 INTERNAL_MESSAGE = "Internal server error"
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+_PARSER_DETAIL = re.compile(r'(Value cannot represent an? \w+: ".*"\.) [^\n]*$')
 
 
 # graphql-core's words for input it could not coerce; such an error may wrap the scalar's
@@ -30,7 +31,7 @@ def is_expected(error: GraphQLError) -> bool:
     )
 
 
-def with_code(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQLError:
+def with_code(error: GraphQLError, *, production: bool = False) -> GraphQLError:
     """The error as the client sees it: a contract code, and no internals."""
     if isinstance(error.original_error, AppError):
         return error
@@ -40,7 +41,7 @@ def with_code(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQL
             if error.message.startswith("Variable ")
             else ("GRAPHQL_VALIDATION_FAILED")
         )
-        message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
+        message = _production_message(error) if production else error.message
         if (error.extensions or {}).get("code") and message == error.message:
             return error
         return GraphQLError(
@@ -61,6 +62,13 @@ def with_code(error: GraphQLError, *, hide_suggestions: bool = False) -> GraphQL
     )
 
 
+def _production_message(error: GraphQLError) -> str:
+    """The message without graphql-core's suggestions (they spell out the schema) and
+    without the text of the exception a scalar's parser raised, which Strawberry appends
+    to its own words ("month must be in 1..12")."""
+    return _PARSER_DETAIL.sub(r"\1", _SUGGESTION.sub("", error.message))
+
+
 def log_unexpected(errors: list[GraphQLError]) -> None:
     for error in errors:
         if not is_expected(error):
@@ -72,9 +80,9 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
             )
 
 
-def answer_errors(errors: list[GraphQLError], *, hide_suggestions: bool) -> None:
+def answer_errors(errors: list[GraphQLError], *, production: bool) -> None:
     """Logs the unexpected errors with their trace, then rewrites the list in place as
     the client sees it. Strawberry hands every error list of every answer (HTTP and
     websocket, pre-execution included) to Schema.process_errors, which calls this."""
     log_unexpected(errors)
-    errors[:] = [with_code(error, hide_suggestions=hide_suggestions) for error in errors]
+    errors[:] = [with_code(error, production=production) for error in errors]

@@ -61,13 +61,14 @@ def check_input_limits(
 class _Checker:
     def __init__(self, document: DocumentNode, variables: Mapping[str, Any]) -> None:
         self.variables = variables
-        self.defaults: dict[str, ValueNode] = {
-            variable.variable.name.value: variable.default_value
-            for definition in document.definitions
-            if isinstance(definition, OperationDefinitionNode)
-            for variable in definition.variable_definitions or ()
-            if variable.default_value is not None
-        }
+        # Every operation's defaults for a name: a fragment may serve several operations.
+        self.defaults: dict[str, list[ValueNode]] = {}
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                for variable in definition.variable_definitions or ():
+                    if variable.default_value is not None:
+                        name = variable.variable.name.value
+                        self.defaults.setdefault(name, []).append(variable.default_value)
         self.error: BadUserInput | None = None
 
     def node(self, value: ValueNode, type_: GraphQLInputType, name: str, path: str) -> None:
@@ -79,8 +80,8 @@ class _Checker:
             variable = value.name.value
             if variable in self.variables:
                 self.raw(self.variables[variable], type_, name, path)
-            elif variable in self.defaults:
-                self.node(self.defaults[variable], type_, name, path)
+            for default in self.defaults.get(variable, ()):
+                self.node(default, type_, name, path)
         elif isinstance(value, ListValueNode) and isinstance(type_, GraphQLList):
             self.count(len(value.values), name, path)
             for index, item in enumerate(value.values):

@@ -29,6 +29,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     is_composite_type,
@@ -81,8 +82,15 @@ class _Walker:
         }
         self.measured: dict[tuple[str, int], Shape] = {}
         self.measuring: set[str] = set()
+        self.defaults: dict[str, ValueNode] = {}
 
     def operation(self, node: OperationDefinitionNode) -> Shape:
+        self.measured.clear()  # fragments may use this operation's variable defaults
+        self.defaults = {
+            variable.variable.name.value: variable.default_value
+            for variable in node.variable_definitions or ()
+            if variable.default_value is not None
+        }
         root = self.schema.get_root_type(node.operation)
         return self.selections(node.selection_set, root, DEFAULT_PAGE_SIZE) if root else Shape()
 
@@ -142,12 +150,16 @@ class _Walker:
             if argument.name.value not in ("first", "last"):
                 continue
             value = argument.value
+            if isinstance(value, VariableNode):
+                name = value.name.value
+                if name in self.variables:
+                    raw = self.variables[name]
+                    if isinstance(raw, int) and not isinstance(raw, bool):
+                        return _bounded(raw)
+                    continue
+                value = self.defaults.get(name, value)
             if isinstance(value, IntValueNode):
                 return _bounded(int(value.value))
-            if isinstance(value, VariableNode):
-                raw = self.variables.get(value.name.value)
-                if isinstance(raw, int) and not isinstance(raw, bool):
-                    return _bounded(raw)
         return DEFAULT_PAGE_SIZE
 
 

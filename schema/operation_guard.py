@@ -1,7 +1,15 @@
-"""What an operation must pass before it runs: the caller's rate, its size and cost, the
-length of its input, and validation (with the depth, alias and, in production,
-introspection rules). The cheap checks come first, so a hostile document is refused
-before the validator walks it; validation results are cached per document.
+"""What an operation must pass before it runs, cheapest first:
+
+1. the caller's rate (before the document is even parsed);
+2. the document's size once fragments are expanded, and its cost;
+3. the length of every string and list it sends;
+4. GraphQL's own validation (fragment cycles and unknown fragments among it);
+5. Strawberry's depth and alias limiters, and in production no introspection.
+
+Strawberry's limiters walk every path through the fragments, so they run last, on
+documents already known to be acyclic and of bounded size. Each refusal is an error of
+the answer (never an exception from a hook), so HTTP and websockets answer alike; parse
+and validation results are cached per document.
 """
 
 from __future__ import annotations
@@ -11,10 +19,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    parse,
+    validate,
+)
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.schema import validate_document
 
 from resolvers.context import Context
@@ -25,62 +43,99 @@ from schema.operation_cost import measure
 
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
-    max_tokens: int = 3_000
-    max_depth: int = 12
-    max_aliases: int = 30
-    max_fields: int = 1_000
-    max_cost: int = 20_000
+    max_tokens: int
+    max_depth: int
+    max_aliases: int
+    max_fields: int
+    max_cost: int
 
 
-def limit_rules(limits: QueryLimits, *, production: bool) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules added to GraphQL's own. Build them once per schema: the
-    validation cache knows a document by its rules too."""
-    rules = [
-        max_depth_rule(limits.max_depth, None, None),
-        max_aliases_rule(limits.max_aliases),
-    ]
-    if production:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    return tuple(rules)
+@dataclass(frozen=True, slots=True)
+class _LimitRules:
+    """Strawberry's limiter rules, built once per schema: the validation cache knows a
+    document by its rules too. Each rule's refusals get the name of their setting."""
+
+    rules: tuple[type[ASTValidationRule], ...]
+    settings: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def build(cls, limits: QueryLimits, *, production: bool) -> _LimitRules:
+        rules = [
+            *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        ]
+        if production:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        settings = (
+            ("maximum operation depth", "MAX_QUERY_DEPTH"),
+            ("aliases found", "MAX_QUERY_ALIASES"),
+        )
+        return cls(tuple(rules), settings)
+
+    def named(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [_named(error, self.settings) for error in errors]
 
 
+_cached_parse = lru_cache(maxsize=256)(parse)
 _cached_validate = lru_cache(maxsize=256)(validate_document)
+_cached_limit_rules = lru_cache(maxsize=256)(validate)
+# Stands in for the document of a refused operation, which is never parsed.
+_REFUSED = parse("{ __typename }")
+_TOKENS_REFUSAL = "tokens. Parsing aborted"
 
 
 class OperationGuard(SchemaExtension):
-    def __init__(self, limits: QueryLimits, rules: tuple[type[ASTValidationRule], ...]) -> None:
+    def __init__(self, limits: QueryLimits, limit_rules: _LimitRules) -> None:
         self.limits = limits
-        self.rules = rules
+        self.limit_rules = limit_rules
+        self.refusal: GraphQLError | None = None
 
-    def on_operation(self) -> Any:
-        # The tokens limit is the parser's own, so even a huge document parses cheaply.
-        self.execution_context.parse_options["max_tokens"] = self.limits.max_tokens
+    async def on_parse(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        self.refusal = await self._rate_refusal()
+        if self.refusal is None and context.query:
+            try:
+                # max_tokens comes from Strawberry's MaxTokensLimiter, in parse_options.
+                context.graphql_document = _cached_parse(context.query, **context.parse_options)
+            except GraphQLError as error:
+                if _TOKENS_REFUSAL in error.message:
+                    self.refusal = GraphQLError(
+                        f"the operation has more than {self.limits.max_tokens} tokens "
+                        "(MAX_QUERY_TOKENS)"
+                    )
+                # Any other syntax error: Strawberry parses again and answers it.
+        if self.refusal is not None:
+            context.graphql_document = _REFUSED
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        refusal = await self._refusal()
+        document = context.graphql_document
+        assert document is not None
+        refusal = self.refusal or self._shape_refusal(document)
         if refusal is not None:
             context.pre_execution_errors = [refusal]
         else:
-            assert context.graphql_document is not None
-            context.pre_execution_errors = _cached_validate(
-                context.schema._schema,
-                context.graphql_document,
-                (*context.validation_rules, *self.rules),
-            )
+            schema = context.schema._schema
+            # A copy: the cached list is shared, and errors are rewritten in place later.
+            errors = list(_cached_validate(schema, document, context.validation_rules))
+            if not errors:
+                limit_errors = _cached_limit_rules(schema, document, self.limit_rules.rules)
+                errors = self.limit_rules.named(limit_errors)
+            context.pre_execution_errors = errors
         yield
 
-    async def _refusal(self) -> GraphQLError | None:
-        context = self.execution_context
-        operation_context = context.context
+    async def _rate_refusal(self) -> GraphQLError | None:
+        operation_context = self.execution_context.context
         if isinstance(operation_context, Context) and operation_context.throttle:
             try:
                 await operation_context.throttle.operation(operation_context.rate_subject)
             except RateLimited as error:
                 return error
-        document = context.graphql_document
-        assert document is not None
+        return None
+
+    def _shape_refusal(self, document: DocumentNode) -> GraphQLError | None:
+        context = self.execution_context
         schema = context.schema._schema
         shape = measure(schema, document, context.variables)
         if shape.fields > self.limits.max_fields:
@@ -97,7 +152,24 @@ class OperationGuard(SchemaExtension):
         return check_input_limits(schema, document, context.variables)
 
 
+def _named(error: GraphQLError, settings: tuple[tuple[str, str], ...]) -> GraphQLError:
+    for phrase, setting in settings:
+        if phrase in error.message:
+            return GraphQLError(
+                f"{error.message} ({setting})", error.nodes, error.source, error.positions
+            )
+    return error
+
+
 def operation_guard(limits: QueryLimits, *, production: bool) -> Callable[[], OperationGuard]:
     """A factory giving each operation its own guard, all sharing one set of rules."""
-    rules = limit_rules(limits, production=production)
-    return lambda: OperationGuard(limits, rules)
+    limit_rules = _LimitRules.build(limits, production=production)
+    return lambda: OperationGuard(limits, limit_rules)
+
+
+def guard_extensions(limits: QueryLimits, *, production: bool) -> list[Callable[[], Any]]:
+    """The extensions that bound an operation: Strawberry's token limit, then the guard."""
+    return [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        operation_guard(limits, production=production),
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -15,7 +14,7 @@ from schema.errors import answer_errors
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
-from schema.operation_guard import QueryLimits, operation_guard
+from schema.operation_guard import QueryLimits, guard_extensions
 from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
@@ -38,30 +37,28 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
-    hide_suggestions = False
+    production = False
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Expected errors (guards, bad input) are answers, not incidents: log the rest,
         # and give every error its contract code.
-        answer_errors(errors, hide_suggestions=self.hide_suggestions)
+        answer_errors(errors, production=self.production)
 
 
 def build_schema(limits: QueryLimits | None = None, *, production: bool = False) -> Schema:
-    """The schema; production hides introspection and field suggestions."""
+    """The schema; `limits` bound every operation (the server always passes them), and
+    production hides introspection and field suggestions."""
+    # Factories: a fresh extension per operation; the guard's LRU caches are module-wide.
+    guard = guard_extensions(limits, production=production) if limits else []
     schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            # Factories: a fresh extension per operation; the LRU caches are module-wide.
-            lambda: ParserCache(maxsize=256),
-            operation_guard(limits or QueryLimits(), production=production),
-            ContextPerOperation,
-        ],
+        extensions=[*guard, ContextPerOperation],
     )
-    schema.hide_suggestions = production
+    schema.production = production
     return schema
 
 

@@ -76,7 +76,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """The body as JSON; 400 unless it is an object (a list is a batch: refused too)."""
-        value = super().parse_json(data)
+        try:
+            value = super().parse_json(data)
+        except (RecursionError, ValueError) as error:  # nested too deep, or not UTF-8
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
         if not isinstance(value, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")
         return value
@@ -97,9 +100,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if viewer is None:
             raise ConnectionRejectionError()
         if self.store is not None:
-            await take_slot(
-                self.store, context.request.scope, viewer.pk, self.max_connections_per_user
-            )
+            await take_slot(self.store, context.request, viewer.pk, self.max_connections_per_user)
         context.sign_in(viewer)
         close_at_expiry(self.tokens, context)
         return cast(UnsetType, UNSET)
@@ -161,13 +162,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
         ],
         middleware=[
-            Middleware(HttpGuard, max_body_bytes=settings.limits.max_body_bytes),
+            # Outermost, so that the guard's refusals reach browsers with CORS headers too.
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.allowed_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type"],
             ),
+            Middleware(HttpGuard, max_body_bytes=settings.limits.max_body_bytes),
         ],
         lifespan=lifespan,
     )

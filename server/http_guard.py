@@ -8,7 +8,7 @@ import json
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-JSON_TYPES = frozenset({"application/json", "application/graphql-response+json"})
+JSON_TYPE = "application/json"
 
 
 class HttpGuard:
@@ -22,7 +22,7 @@ class HttpGuard:
             return
         headers = Headers(scope=scope)
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type not in JSON_TYPES:
+        if media_type != JSON_TYPE:
             await _refuse(send, 415, "send the operation as JSON: Content-Type: application/json")
             return
         declared = headers.get("content-length", "")

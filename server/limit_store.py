@@ -32,6 +32,15 @@ end
 return 0
 """
 
+# DECR only a running window: on a missing key DECR would make one that never expires.
+_TAKE_BACK = """
+local count = redis.call('GET', KEYS[1])
+if count and tonumber(count) > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
 
 class LimitStore(Counters, Protocol):
     async def claim(self, key: str, holder: str, cap: int, lease_seconds: float) -> bool:
@@ -58,10 +67,10 @@ class MemoryLimitStore:
         self._windows[key] = (count + 1, ends)
         return Window(count + 1, ends - now)
 
-    async def peek(self, key: str) -> Window:
-        now = time.monotonic()
+    async def take_back(self, key: str) -> None:
         count, ends = self._windows.get(key, (0, 0.0))
-        return Window(count, ends - now) if ends > now else Window(0, 0.0)
+        if count > 0 and ends > time.monotonic():
+            self._windows[key] = (count - 1, ends)
 
     async def clear(self, key: str) -> None:
         self._windows.pop(key, None)
@@ -92,6 +101,7 @@ class RedisLimitStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
+        self._take_back = redis.register_script(_TAKE_BACK)
         self._paused_until = 0.0
 
     async def hit(self, key: str, window_seconds: int) -> Window:
@@ -108,18 +118,13 @@ class RedisLimitStore:
             return Window(0, 0.0)
         return Window(int(count), max(int(ttl), 0) / 1000)
 
-    async def peek(self, key: str) -> Window:
+    async def take_back(self, key: str) -> None:
         if self._paused():
-            return Window(0, 0.0)
+            return
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.get(PREFIX + key)
-                pipe.pttl(PREFIX + key)
-                count, ttl = await pipe.execute()
+            await self._take_back(keys=[PREFIX + key])
         except (RedisError, OSError) as error:
             self._pause(error)
-            return Window(0, 0.0)
-        return Window(int(count or 0), max(int(ttl), 0) / 1000)
 
     async def clear(self, key: str) -> None:
         try:

@@ -13,9 +13,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from resolvers.context import Context
 from resolvers.errors import RateLimited
-from server.connection_slots import TooManyConnections
-
-TOO_MANY_CONNECTIONS = 4429
+from server.connection_slots import TOO_MANY_CONNECTIONS, TooManyConnections
 
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):

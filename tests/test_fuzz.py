@@ -46,9 +46,8 @@ FUZZ = settings(
 )
 SCALARS = {
     "DateTime": st.datetimes().map(lambda moment: nodes.String(moment.isoformat())),
-    "Decimal": st.decimals(allow_nan=False, allow_infinity=False, places=2).map(
-        lambda value: nodes.String(str(value))
-    )
+    "Decimal": st.decimals().map(lambda value: nodes.String(str(value)))
+    | st.sampled_from(["NaN", "sNaN", "-Infinity", "1e999999", "-0"]).map(nodes.String)
     | st.text(max_size=30).map(nodes.String),
 }
 SDL = export_sdl()

@@ -18,6 +18,7 @@ from graphql import (
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLScalarType,
     get_named_type,
     is_composite_type,
@@ -42,22 +43,23 @@ def settings(database_url):
 class Position:
     """One string or list an operation can send: where, and the value that overflows it."""
 
-    operation: str
     path: str
     document: str
     variables: dict[str, Any]
 
 
 def positions() -> Iterator[Position]:
-    for operation, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type)):
-        assert root is not None
-        for name, field in root.fields.items():
+    """Every argument of every field of every type, Query to Subscription: each probed
+    through a fragment on its type, which the limits check before validation runs."""
+    for type_name, type_ in sorted(SCHEMA.type_map.items()):
+        if type_name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        for name, field in type_.fields.items():
             for argument_name, argument in field.args.items():
                 for path, value in _overflows(argument_name, argument.type):
                     yield Position(
-                        operation,
-                        f"{name}({path})",
-                        _document(operation, name, field, argument_name, argument.type),
+                        f"{type_name}.{name}({path})",
+                        _document(type_name, name, field, argument_name, argument.type),
                         {"value": value},
                     )
 
@@ -82,10 +84,13 @@ def _overflows(name: str, type_: GraphQLInputType, path: str = "") -> Iterator[t
 
 
 def _document(
-    operation: str, name: str, field: GraphQLField, argument: str, type_: GraphQLInputType
+    type_name: str, name: str, field: GraphQLField, argument: str, type_: GraphQLInputType
 ) -> str:
     selection = " { __typename }" if is_composite_type(get_named_type(field.type)) else ""
-    return f"{operation} Probe($value: {type_}) {{ {name}({argument}: $value){selection} }}"
+    return (
+        f"query Probe($value: {type_}) {{ __typename }} "
+        f"fragment Position on {type_name} {{ {name}({argument}: $value){selection} }}"
+    )
 
 
 ALL = list(positions())
@@ -93,13 +98,16 @@ ALL = list(positions())
 
 def test_the_probe_reaches_every_input_position():
     paths = {position.path for position in ALL}
-    assert "postChatMessage(input.body)" in paths
-    assert "createCampaign(input.stages)" in paths
-    assert "createCampaign(input.stages[0])" in paths
-    assert "markNotificationsRead(ids)" in paths
-    assert "login(password)" in paths
-    assert "campaigns(search)" in paths
-    assert len(paths) > 80
+    assert "Mutation.postChatMessage(input.body)" in paths
+    assert "Mutation.createCampaign(input.stages)" in paths
+    assert "Mutation.createCampaign(input.stages[0])" in paths
+    assert "Mutation.markNotificationsRead(ids)" in paths
+    assert "Mutation.login(password)" in paths
+    assert "Query.campaigns(search)" in paths
+    assert "Campaign.opportunities(stageId)" in paths
+    assert "Campaign.chatMessages(before)" in paths
+    assert "Subscription.campaignEvents(after)" in paths
+    assert len(paths) > 100
 
 
 @pytest.mark.parametrize("position", ALL, ids=[position.path for position in ALL])
@@ -113,6 +121,21 @@ async def test_every_string_and_list_input_has_a_limit(api, position):
     assert error["extensions"]["field"] == field
     assert f"at most {error['extensions']['limit']}" in error["message"]
     assert field in error["message"]
+
+
+async def test_a_variable_default_is_checked_whichever_operation_runs(api):
+    viewer = await make_user(*Permission)
+    document = (
+        'query A($s: String = "' + "s" * 5000 + '") { customers(search: $s) { totalCount } }'
+        ' query B($s: String = "short") { me { id } }'
+    )
+    response = await api.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "A"},
+        headers={"Authorization": f"Bearer {api.token_for(viewer)}"},
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "search", "limit": 200}
 
 
 @pytest.mark.parametrize(

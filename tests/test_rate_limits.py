@@ -52,6 +52,14 @@ async def test_failed_logins_for_one_email_lock_it_for_a_cool_down(api):
     assert "too many failed logins" in locked.errors[0]["message"]
 
 
+async def test_parallel_guesses_cannot_slip_under_the_email_limit(api):
+    user = await make_user()
+    results = await asyncio.gather(*(login(api, user.email, f"guess-{n}") for n in range(20)))
+    codes = sorted(code for result in results for code in result.codes)
+
+    assert codes == ["RATE_LIMITED"] * 17 + ["UNAUTHENTICATED"] * 3
+
+
 async def test_a_locked_email_does_not_lock_other_users(api):
     victim, other = await make_user(), await make_user()
     for _ in range(3):
@@ -76,6 +84,14 @@ async def test_another_address_is_not_locked_by_one_address_failing(app, setting
 
     async with _client(app, settings, "10.0.0.2") as honest:
         assert (await login(honest, user.email, PASSWORD)).ok()["login"]["token"]
+
+
+async def test_successful_logins_do_not_use_up_the_address_limit(api):
+    """An office behind one address logs in all day: only failures count against it."""
+    user = await make_user()
+    for _ in range(8):
+        assert (await login(api, user.email, PASSWORD)).ok()
+    assert (await login(api, "someone@example.com", "wrong")).codes == ["UNAUTHENTICATED"]
 
 
 async def test_a_successful_login_forgives_earlier_failures_of_the_email(api):

@@ -200,3 +200,11 @@ class LiveClient:
 
     async def close(self) -> None:
         await self.socket.close()
+
+
+def wait_for_a_fresh_second() -> None:
+    """Starts a burst early in a wall-clock second, so a per-second limit counts it in
+    one window."""
+    fraction = time.time() % 1
+    if fraction > 0.5:
+        time.sleep(1.01 - fraction)

@@ -4,7 +4,6 @@ user per second. In memory on the embedded default; in Redis, shared by every pr
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from server.settings import Environment, Limits
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import PASSWORD, make_user
 from tests.graphql import GraphQLClient
-from tests.live import free_port, post, redis_server, serving
+from tests.live import free_port, post, redis_server, serving, wait_for_a_fresh_second
 
 LOGIN = """
 mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) {
@@ -124,7 +123,7 @@ async def test_the_lock_ends_with_the_cool_down(api):
 @pytest.mark.parametrize("settings", [{"limits": Limits(operations_per_second=5)}], indirect=True)
 async def test_operations_over_the_per_second_limit_are_refused(api):
     user, other = await make_user(), await make_user()
-    _wait_for_a_fresh_second()
+    wait_for_a_fresh_second()
     codes = [(await api.execute("{ me { id } }", viewer=user)).codes for _ in range(8)]
     others = await api.execute("{ me { id } }", viewer=other)
     await asyncio.sleep(1.05)
@@ -134,13 +133,6 @@ async def test_operations_over_the_per_second_limit_are_refused(api):
     assert codes[5:] == [["RATE_LIMITED"]] * 3
     assert others.ok()
     assert later.ok()
-
-
-def _wait_for_a_fresh_second() -> None:
-    """Starts a burst early in a second, so it is counted in one window."""
-    fraction = time.time() % 1
-    if fraction > 0.5:
-        time.sleep(1.01 - fraction)
 
 
 class _client:
@@ -197,7 +189,7 @@ async def test_operations_per_second_count_across_processes_through_redis(
             "OPERATIONS_PER_SECOND": "4",
         }
         with serving(repo_root, **env) as first, serving(repo_root, **env) as second:
-            _wait_for_a_fresh_second()
+            wait_for_a_fresh_second()
             answers = [await post(base, "{ me { id } }", {}, token) for base in (first, second) * 3]
 
     codes = [_code(answer) for answer in answers]

@@ -11,7 +11,7 @@ import websockets
 
 from tests.conftest import TEST_SECRET
 from tests.factories import gid, make_campaign, make_user
-from tests.live import LiveClient, redis_server, serving
+from tests.live import LiveClient, redis_server, serving, wait_for_a_fresh_second
 from tests.test_live import CHAT, token_for
 
 OWN_APP = "https://crm.example.com"
@@ -171,3 +171,18 @@ async def test_a_websocket_message_over_the_body_limit_closes_the_socket(
             await client.receive()
 
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_operations_over_the_rate_are_refused_on_the_websocket(app, database_url, tmp_path):
+    manager = await make_user()
+    campaign = await make_campaign(manager)
+    variables = {"campaignId": gid("Campaign", campaign)}
+    with serving(tmp_path, **env(database_url, OPERATIONS_PER_SECOND="2")) as base:
+        client = await LiveClient.connect(base, token_for(manager))
+        wait_for_a_fresh_second()
+        ids = [await client.subscribe(CHAT, variables) for _ in range(3)]
+        refused = await client.receive()
+        await client.close()
+
+    assert refused["id"] == ids[2] and refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"

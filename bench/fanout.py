@@ -69,7 +69,7 @@ mutation Move($i: MoveOpportunityInput!) { moveOpportunity(input: $i) { id versi
 """
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
 BOARD = """
-query Board { campaigns { edges { node {
+query Board { campaigns(first: 1) { edges { node {
   id lastEventCursor stages { id opportunities { edges { node { id } } } }
 } } } }
 """

@@ -16,19 +16,11 @@ _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 _PARSER_DETAIL = re.compile(r'(Value cannot represent an? \w+: ".*"\.) [^\n]*$')
 
 
-# graphql-core's words for input it could not coerce; such an error may wrap the scalar's
-# own exception, but it is about the request, not a fault of the server.
-_INPUT_ERRORS = ("Variable '$", "Expected value of type")
-
-
 def is_expected(error: GraphQLError) -> bool:
-    """An error meant for the client: ours, or one graphql-core raised about the request."""
+    """An error meant for the client: ours, or one graphql-core or a scalar raised about
+    the request (a variable it could not coerce wraps the scalar's GraphQLError)."""
     original = error.original_error
-    return (
-        original is None
-        or isinstance(original, GraphQLError)
-        or (error.path is None and error.message.startswith(_INPUT_ERRORS))
-    )
+    return original is None or isinstance(original, GraphQLError)
 
 
 def with_code(error: GraphQLError, *, production: bool = False) -> GraphQLError:

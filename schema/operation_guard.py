@@ -23,6 +23,7 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     GraphQLError,
+    GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     parse,
     validate,
@@ -77,8 +78,22 @@ class _LimitRules:
 
 
 _cached_parse = lru_cache(maxsize=256)(parse)
-_cached_validate = lru_cache(maxsize=256)(validate_document)
-_cached_limit_rules = lru_cache(maxsize=256)(validate)
+
+
+@lru_cache(maxsize=256)
+def _validation_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    limit_rules: _LimitRules,
+) -> tuple[GraphQLError, ...]:
+    """GraphQL's validation, then (on a valid document only) the limiters' rules."""
+    errors = validate_document(schema, document, rules)
+    if not errors:
+        errors = limit_rules.named(validate(schema, document, limit_rules.rules))
+    return tuple(errors)
+
+
 # Stands in for the document of a refused operation, which is never parsed.
 _REFUSED = parse("{ __typename }")
 _TOKENS_REFUSAL = "tokens. Parsing aborted"
@@ -116,13 +131,15 @@ class OperationGuard(SchemaExtension):
         if refusal is not None:
             context.pre_execution_errors = [refusal]
         else:
-            schema = context.schema._schema
-            # A copy: the cached list is shared, and errors are rewritten in place later.
-            errors = list(_cached_validate(schema, document, context.validation_rules))
-            if not errors:
-                limit_errors = _cached_limit_rules(schema, document, self.limit_rules.rules)
-                errors = self.limit_rules.named(limit_errors)
-            context.pre_execution_errors = errors
+            # A list of its own: errors are rewritten in place later.
+            context.pre_execution_errors = list(
+                _validation_errors(
+                    context.schema._schema,
+                    document,
+                    tuple(context.validation_rules),
+                    self.limit_rules,
+                )
+            )
         yield
 
     async def _rate_refusal(self) -> GraphQLError | None:

@@ -154,13 +154,7 @@ async def test_login_failures_count_across_processes_through_redis(app, database
     user = await make_user()
     variables = {"email": user.email, "password": "wrong-guess"}
     with redis_server() as redis:
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "SECRET_KEY": TEST_SECRET,
-            "FUNNELGRAPH_ENV": "production",
-            "LOGIN_FAILURES_PER_EMAIL": "3",
-        }
+        env = _production_env(database_url, redis.url, LOGIN_FAILURES_PER_EMAIL="3")
         with serving(repo_root, **env) as first, serving(repo_root, **env) as second:
             failures = [
                 await post(first, LOGIN, variables, ""),
@@ -181,13 +175,7 @@ async def test_operations_per_second_count_across_processes_through_redis(
     user = await make_user()
     token = JwtTokens(TEST_SECRET, 3600).issue(user).token
     with redis_server() as redis:
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "SECRET_KEY": TEST_SECRET,
-            "FUNNELGRAPH_ENV": "production",
-            "OPERATIONS_PER_SECOND": "4",
-        }
+        env = _production_env(database_url, redis.url, OPERATIONS_PER_SECOND="4")
         with serving(repo_root, **env) as first, serving(repo_root, **env) as second:
             wait_for_a_fresh_second()
             answers = [await post(base, "{ me { id } }", {}, token) for base in (first, second) * 3]
@@ -203,6 +191,17 @@ async def test_a_redis_outage_does_not_refuse_logins(api):
     """Refusing everyone while the cache is down would turn its outage into ours."""
     user = await make_user()
     assert (await login(api, user.email, PASSWORD)).ok()["login"]["token"]
+
+
+def _production_env(database_url: str, redis_url: str, **limits: str) -> dict[str, str]:
+    """A production server's environment, sharing `redis_url` with its siblings."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": TEST_SECRET,
+        "FUNNELGRAPH_ENV": "production",
+        **limits,
+    }
 
 
 def _code(answer: dict) -> str | None:

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from tortoise import Tortoise
+import asyncpg
+from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
+
+T = TypeVar("T")
+logger = logging.getLogger("funnelgraph.database")
+
+# What a database that is down, restarting or unreachable raises: refused or reset
+# sockets (OSError, Tortoise's DBConnectionError), connections the server terminated,
+# and a server still starting up. A cancelled statement is not among them. asyncpg
+# may also leave a connection terminated mid-transaction in a broken state and say
+# "cannot switch to state 12" on its next use (MagicStack/asyncpg#1069); the pool
+# drops it when its reset fails.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InternalClientError,
+)
+RETRY_CAP_SECONDS = 1.0
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -29,8 +52,13 @@ async def open_database(database_url: str) -> None:
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
-async def close_database() -> None:
-    await Tortoise.close_connections()
+async def close_database(timeout: float = 5.0) -> None:
+    """Close the pools; connections still busy after `timeout` are left to the process's exit."""
+    try:
+        async with asyncio.timeout(timeout):
+            await Tortoise.close_connections()
+    except TimeoutError:
+        logger.warning("database connections did not close within %.0f s", timeout)
 
 
 async def apply_migrations(database_url: str) -> None:
@@ -39,3 +67,37 @@ async def apply_migrations(database_url: str) -> None:
         await migrate(config=tortoise_config(database_url))
     finally:
         await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """Raise unless the database answers a trivial query."""
+    await connections.get("default").execute_query("SELECT 1")
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """Whether `error`, or an error that led to it, says the database is out of reach."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, _UNREACHABLE) or (
+            isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+        ):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+async def until_reachable(work: Callable[[], Awaitable[T]], what: str) -> T:
+    """`work()`, tried again (at most a second apart) for as long as the database is
+    out of reach; any other error is raised."""
+    delay = 0.05
+    while True:
+        try:
+            return await work()
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            log = logger.warning if delay == 0.05 else logger.debug  # once per wait
+            log("%s: the database is out of reach (%s); waiting for it", what, error)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_CAP_SECONDS)

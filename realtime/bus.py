@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from realtime.hub import Hub
 from realtime.redis_backend import RedisBackend
 
 logger = logging.getLogger("funnelgraph.realtime")
+FLUSH_SECONDS = 2.0
 
 
 class Bus:
@@ -30,7 +32,9 @@ class Bus:
 
     async def stop(self) -> None:
         if self._publisher is not None:
-            await self._flush()
+            with contextlib.suppress(TimeoutError):  # Redis away: the log has every row
+                async with asyncio.timeout(FLUSH_SECONDS):
+                    await self._flush()
             self._publisher.cancel()
             await asyncio.gather(self._publisher, return_exceptions=True)
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from broadcaster import Broadcast
 
+from models.database import is_unreachable
+
 logger = logging.getLogger("funnelgraph.realtime")
 
 Fetch = Callable[[int], Awaitable[Sequence[Any]]]
@@ -114,6 +116,13 @@ class Hub:
             if state.streams == 0:
                 self._close(channel, state)
 
+    def stats(self) -> dict[str, int]:
+        """Channels this process listens on, and the streams open on them."""
+        return {
+            "channels": len(self._channels),
+            "streams": sum(state.streams for state in self._channels.values()),
+        }
+
     def _close(self, channel: str, state: _Channel) -> None:
         if self._channels.get(channel) is state:
             del self._channels[channel]
@@ -134,8 +143,11 @@ class Hub:
                             box.poke()
                     try:
                         await self._offer_new_rows(state)
-                    except Exception:  # the log is the truth: let each stream read it
-                        logger.exception("reading the log for %s failed", channel)
+                    except Exception as error:  # the log is the truth: let each stream read it
+                        if is_unreachable(error):
+                            logger.warning("reading the log for %s: %s", channel, error)
+                        else:
+                            logger.exception("reading the log for %s failed", channel)
                         for box in list(state.inboxes):
                             box.poke()
         except asyncio.CancelledError:

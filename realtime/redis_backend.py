@@ -23,7 +23,8 @@ from redis.exceptions import RedisError
 logger = logging.getLogger("funnelgraph.realtime")
 
 RESYNC = "resync"
-MAX_BACKOFF_SECONDS = 5.0
+# Low, so that streams catch up within a second of Redis answering again.
+MAX_BACKOFF_SECONDS = 0.5
 CONFIRM_SECONDS = 2.0
 
 
@@ -110,7 +111,8 @@ class RedisBackend(BroadcastBackend):
                 raise
             except (OSError, RedisError) as error:
                 first = False
-                logger.warning("redis pub/sub lost (%s); retrying in %.1fs", error, backoff)
+                log = logger.warning if backoff == 0.1 else logger.debug  # once per outage
+                log("redis pub/sub lost (%s); retrying every %.1fs", error, MAX_BACKOFF_SECONDS)
                 await self._close_pubsub()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
+from models.database import until_reachable
 from realtime.hub import Fetch, Hub, SeqOf
 
 QUIET_CHECK_SECONDS = 15.0
@@ -17,7 +19,8 @@ async def follow(
 
     The inbox opens before the replay, so a row committed meanwhile is either
     replayed or offered live; seq order drops the duplicate and reveals a gap,
-    which is filled from the log.
+    which is filled from the log. While the database is out of reach the stream waits,
+    then goes on from where it was.
     """
     async with hub.inbox(channel, fetch, seq_of, start=head) as inbox:
         last = after
@@ -25,7 +28,7 @@ async def follow(
         while True:
             if read_log:
                 inbox.behind = False
-                rows = await fetch(last)
+                rows = await until_reachable(partial(fetch, last), "reading the event log")
                 for row in rows:
                     last = seq_of(row)
                     yield row

@@ -51,3 +51,13 @@ class ResyncRequired(AppError):
 
 class RateLimited(AppError):
     code = "RATE_LIMITED"
+
+
+class ServiceUnavailable(AppError):
+    """The database cannot be reached: try again shortly (HTTP 503, websocket close 1013)."""
+
+    code = "SERVICE_UNAVAILABLE"
+    retry_after_seconds: ClassVar[int] = 5
+
+    def __init__(self, message: str = "the database is unavailable; try again shortly") -> None:
+        super().__init__(message, retryAfterSeconds=self.retry_after_seconds)

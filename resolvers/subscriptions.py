@@ -5,17 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 from models import (
     Campaign,
     CampaignEvent,
     CampaignMember,
+    ChatMessage,
     EventKind,
     Notification,
     Permission,
     User,
 )
+from models.database import until_reachable
 from realtime import log
 from realtime.bus import Bus, current_bus
 from realtime.channels import campaign_channel, user_channel
@@ -26,6 +29,7 @@ from resolvers.event_cursors import decode_event_cursor, decode_notification_cur
 from resolvers.loaders import Loaders
 
 RECHECK_SECONDS = 1.0
+CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
 CARD_EVENTS = frozenset(
     {
         EventKind.OPPORTUNITY_CREATED,
@@ -106,9 +110,15 @@ class AccessWatch:
 
     async def check(self, event: CampaignEvent) -> None:
         viewer = self._context.viewer
-        fresh = None if viewer is None else await _fresh_viewer(viewer.pk)
+        fresh = (
+            None
+            if viewer is None
+            else await until_reachable(lambda: _fresh_viewer(viewer.pk), "re-reading a viewer")
+        )
         at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
-        access = await _access(self._campaign_pk, at_least)
+        access = await until_reachable(
+            lambda: _access(self._campaign_pk, at_least), "re-reading campaign access"
+        )
         if fresh is not viewer:
             self._context.viewer = fresh
         allowed = fresh is not None and (
@@ -152,6 +162,15 @@ async def campaign_events(
             continue  # without the opportunity function, cards do not exist for the viewer
         context.loaders = Loaders(context.viewer)
         yield event
+
+
+async def campaign_chat(
+    context: Context, campaign: Campaign, after: str | None
+) -> AsyncIterator[ChatMessage]:
+    """The campaign's chat messages, replayed after the cursor and then live."""
+    async for event in campaign_events(context, campaign, after, CHAT):
+        load = partial(ChatMessage.get, id=int(event.data["message_id"]))
+        yield await until_reachable(load, "loading a chat message")
 
 
 async def my_notifications(context: Context, after: str | None) -> AsyncIterator[Notification]:

@@ -7,7 +7,8 @@ import re
 
 from graphql import GraphQLError
 
-from resolvers.errors import AppError
+from models.database import is_unreachable
+from resolvers.errors import AppError, ServiceUnavailable
 
 logger = logging.getLogger("funnelgraph.errors")
 
@@ -27,6 +28,16 @@ def with_code(error: GraphQLError, *, production: bool = False) -> GraphQLError:
     """The error as the client sees it: a contract code, and no internals."""
     if isinstance(error.original_error, AppError):
         return error
+    if is_unreachable(error.original_error):
+        unavailable = ServiceUnavailable()
+        return GraphQLError(
+            unavailable.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions=unavailable.extensions,
+        )
     if is_expected(error):
         code = (
             "BAD_USER_INPUT"
@@ -63,7 +74,9 @@ def _production_message(error: GraphQLError) -> str:
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
     for error in errors:
-        if not is_expected(error):
+        if is_unreachable(error.original_error):
+            logger.warning("database out of reach at %s: %s", error.path, error.original_error)
+        elif not is_expected(error):
             original = error.original_error
             logger.error(
                 "unexpected error at %s",

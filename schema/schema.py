@@ -11,6 +11,7 @@ from schema.campaign import CampaignMutation, CampaignQuery
 from schema.chat import ChatMutation
 from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import answer_errors
+from schema.event_execution import EventRetryingExecutor
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
@@ -57,6 +58,7 @@ def build_schema(limits: QueryLimits | None = None, *, production: bool = False)
         mutation=Mutation,
         subscription=Subscription,
         extensions=[*guard, ContextPerOperation],
+        execution_context_class=EventRetryingExecutor,
     )
     schema.production = production
     return schema

@@ -7,8 +7,6 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from models import ChatMessage as ChatMessageModel
-from models import EventKind
 from resolvers import subscriptions
 from resolvers.campaigns import get_visible_campaign
 from resolvers.context import Context
@@ -16,8 +14,6 @@ from schema.chat import ChatMessage
 from schema.events import CampaignEvent
 from schema.guards import IsAuthenticated
 from schema.notification import Notification
-
-CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
 
 
 @strawberry.type
@@ -46,8 +42,7 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ChatMessage, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        async for event in subscriptions.campaign_events(info.context, campaign, after, CHAT):
-            message = await ChatMessageModel.get(id=event.data["message_id"])
+        async for message in subscriptions.campaign_chat(info.context, campaign, after):
             yield ChatMessage.from_model(message)
 
     @strawberry.subscription(

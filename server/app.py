@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -23,9 +24,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from models.database import close_database, open_database
-from realtime.bus import open_bus
+from realtime.bus import current_bus, open_bus
 from realtime.transport import redis_answers
 from resolvers.context import Context
+from resolvers.errors import ServiceUnavailable
 from resolvers.subscriptions import forget_access
 from resolvers.throttle import Throttle, ThrottleLimits
 from schema.operation_guard import QueryLimits
@@ -36,6 +38,7 @@ from server.connection_slots import give_back_slot, take_slot
 from server.health import database_answers
 from server.http_guard import HttpGuard
 from server.limit_store import LimitStore, open_limit_store
+from server.outage import answers_unavailable, mark_unavailable, or_unavailable, refuse
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
@@ -73,6 +76,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
         self.store: LimitStore | None = None
+        self.open_websockets = 0
 
     def parse_json(self, data: str | bytes) -> Any:
         """The body as JSON; 400 unless it is an object (a list is a batch: refused too)."""
@@ -84,19 +88,30 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(400, "the request body must be a JSON object")
         return value
 
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if answers_unavailable(response_data):
+            mark_unavailable(response)
+        return response
+
     def use_store(self, store: LimitStore | None) -> None:
         """Where rate limits count; set by the lifespan, which opens it."""
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = scope["type"] == "websocket"
+        self.open_websockets += websocket
         try:
             await super().__call__(scope, receive, send)
+        except ServiceUnavailable as error:
+            await refuse(error, scope, receive, send)
         finally:
+            self.open_websockets -= websocket
             cancel_expiry(scope)
             await give_back_slot(scope)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        viewer = await viewer_from_init(self.tokens, context)
+        viewer = await or_unavailable(viewer_from_init(self.tokens, context))
         if viewer is None:
             raise ConnectionRejectionError()
         if self.store is not None:
@@ -108,7 +123,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        viewer = await self.tokens.viewer(request.headers.get("authorization"))
+        viewer = await or_unavailable(self.tokens.viewer(request.headers.get("authorization")))
         return Context(
             viewer=viewer,
             tokens=self.tokens,
@@ -142,7 +157,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await close_database()
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        bus = current_bus()
+        live = {
+            "websockets": graphql.open_websockets,
+            **(bus.hub.stats() if bus else {}),
+            "tasks": len(asyncio.all_tasks()),
+        }
+        return JSONResponse({"status": "ok", "live": live})
 
     async def readyz(request: Request) -> Response:
         checks = {"database": await database_answers()}

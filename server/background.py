@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
+from models.database import is_unreachable
 from realtime.log import purge_before
 from resolvers.registration import notify_overdue_registrations
 
 logger = logging.getLogger("funnelgraph.background")
+ROUND_GRACE_SECONDS = 3.0
 
 
 async def _every(
@@ -24,8 +26,11 @@ async def _every(
             return
         try:
             await work()
-        except Exception:  # a failed round is logged and retried; the loop must live on
-            logger.exception("%s failed", what)
+        except Exception as error:  # a failed round is logged and retried; the loop lives on
+            if is_unreachable(error):
+                logger.warning("%s: the database is out of reach (%s)", what, error)
+            else:
+                logger.exception("%s failed", what)
 
 
 @asynccontextmanager
@@ -34,7 +39,8 @@ async def periodic(
 ) -> AsyncIterator[None]:
     """Run `work` every `seconds` while the context is open.
 
-    Shutdown waits for a round in progress instead of cancelling it mid-query.
+    Shutdown waits a little for a round in progress instead of cancelling it
+    mid-query, then cancels it.
     """
     stop = asyncio.Event()
     task = asyncio.create_task(_every(seconds, work, what, stop), name=what)
@@ -42,7 +48,8 @@ async def periodic(
         yield
     finally:
         stop.set()
-        await task
+        with suppress(TimeoutError):
+            await asyncio.wait_for(task, ROUND_GRACE_SECONDS)
 
 
 def registration_watch(seconds: float) -> AbstractAsyncContextManager[None]:

@@ -78,6 +78,7 @@ class Settings:
     allowed_origins: tuple[str, ...]
     registration_check_seconds: int = 30
     event_retention_days: int = 30
+    shutdown_timeout_seconds: int = 10
     limits: Limits = Limits()
 
     @property
@@ -102,6 +103,7 @@ class Settings:
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
             registration_check_seconds=_positive_int(env, "REGISTRATION_CHECK_SECONDS", 30),
             event_retention_days=_positive_int(env, "EVENT_RETENTION_DAYS", 30),
+            shutdown_timeout_seconds=_positive_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 10),
             limits=Limits.from_env(env),
             allowed_origins=tuple(
                 origin.strip()

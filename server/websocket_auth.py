@@ -54,7 +54,9 @@ def close_at_expiry(tokens: JwtTokens, context: Context) -> None:
 
 def cancel_expiry(scope: MutableMapping[str, Any]) -> None:
     timer = scope.pop(EXPIRY_TIMER, None)
-    if isinstance(timer, asyncio.TimerHandle):
+    # No isinstance(asyncio.TimerHandle) here: uvloop's handles are not of that class,
+    # and a timer left running keeps the whole closed socket alive until the token expires.
+    if timer is not None:
         timer.cancel()
 
 

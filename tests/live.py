@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -97,18 +98,26 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @contextmanager
-def server_process(cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A `funnelgraph serve` process (real uvicorn); yields its base URL and the process."""
+def server_process(
+    cwd: Path, log: Path | None = None, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A `funnelgraph serve` process (real uvicorn); yields its base URL and the process.
+
+    Its stderr goes to `log` when given (a pipe nobody reads fills up under many
+    connections and blocks the server), else to a pipe."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
-    with subprocess.Popen(
-        [FUNNELGRAPH, "serve", "--port", str(port)],
-        cwd=cwd,
-        env={**clean, **UNTHROTTLED, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as server:
+    with (
+        open(log, "w") if log else contextlib.nullcontext() as sink,
+        subprocess.Popen(
+            [FUNNELGRAPH, "serve", "--port", str(port)],
+            cwd=cwd,
+            env={**clean, **UNTHROTTLED, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=sink or subprocess.PIPE,
+            text=True,
+        ) as server,
+    ):
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_for(f"{base}/healthz", server)

@@ -115,3 +115,14 @@ def test_a_malformed_limit_is_refused_naming_its_variable(tmp_path: Path, raw: s
     environ = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}", "MAX_QUERY_DEPTH": raw}
     with pytest.raises(SettingsError, match="MAX_QUERY_DEPTH"):
         Settings.from_env(environ)
+
+
+def test_shutdown_timeout_is_read_and_its_default_documented(tmp_path: Path, repo_root: Path):
+    database = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}
+    default = Settings.from_env(database).shutdown_timeout_seconds
+    readme = (repo_root / "README.md").read_text()
+    assert f"| `SHUTDOWN_TIMEOUT_SECONDS` | `{default}` |" in readme
+    assert (
+        Settings.from_env({**database, "SHUTDOWN_TIMEOUT_SECONDS": "3"}).shutdown_timeout_seconds
+        == 3
+    )

@@ -10,8 +10,7 @@ from tortoise.transactions import in_transaction
 from models import Communication, CommunicationKind, Opportunity, Order, Task, User
 from resolvers.customers import user_pk
 from resolvers.errors import BadUserInput
-from resolvers.opportunities import check_amount
-from resolvers.validation import clean_optional_text, clean_text
+from resolvers.validation import clean_amount, clean_optional_text, clean_text
 
 
 async def log_communication(
@@ -68,10 +67,8 @@ async def complete_task(task: Task) -> Task:
 async def create_order(
     card: Opportunity, author: User, *, amount: Decimal, note: str | None
 ) -> Order:
-    checked = check_amount(amount)
-    assert checked is not None
     return await Order.create(
-        amount=checked,
+        amount=clean_amount(amount),
         note=clean_optional_text(note, "note"),
         opportunity_id=card.pk,
         customer_id=card.customer_id,

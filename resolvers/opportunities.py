@@ -29,10 +29,13 @@ from resolvers.context import Context
 from resolvers.errors import BadUserInput, DuplicateOpportunity, NotFound
 from resolvers.ids import decode_id
 from resolvers.notifications import notify
-from resolvers.validation import check_probability, clean_optional_text, clean_text
+from resolvers.validation import (
+    check_probability,
+    clean_optional_amount,
+    clean_optional_text,
+    clean_text,
+)
 from resolvers.writes import campaign_write, locked_card, log_event
-
-MAX_AMOUNT = Decimal("99999999999999.99")
 
 
 class OwnerChoice(StrEnum):
@@ -73,7 +76,7 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             probability=_probability(new.probability, stage),
             owner_pk=owner_pk,
             source=new.source,
-            amount=check_amount(new.amount),
+            amount=clean_optional_amount(new.amount),
         )
         await log_event(
             locked,
@@ -139,7 +142,7 @@ async def update_opportunity(
         if isinstance(probability, int):
             changes["probability"] = check_probability(probability)
         if not isinstance(amount, UnsetType):
-            changes["amount"] = check_amount(amount)
+            changes["amount"] = clean_optional_amount(amount)
         changed = [field for field, value in changes.items() if getattr(card, field) != value]
         if changed:
             for field in changed:
@@ -167,13 +170,6 @@ async def delete_opportunity(card: Opportunity, actor: User) -> None:
             opportunity_id=card.pk,
             stage_id=card.stage_id,
         )
-
-
-def check_amount(amount: Decimal | None, field: str = "amount") -> Decimal | None:
-    # NaN and infinities first: comparing a signalling NaN raises.
-    if amount is not None and not (amount.is_finite() and Decimal(0) <= amount <= MAX_AMOUNT):
-        raise BadUserInput(f"{field} must be between 0 and {MAX_AMOUNT}", field=field)
-    return amount
 
 
 async def _customer(global_id: str) -> Customer:

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 from models import Campaign, EventKind, Opportunity, OpportunityResult, Order, Stage, User
 from resolvers.errors import BadUserInput, DuplicateOpportunity
-from resolvers.opportunities import check_amount
-from resolvers.validation import clean_optional_text, clean_text
+from resolvers.validation import clean_amount, clean_optional_text, clean_text
 from resolvers.writes import campaign_write, locked_card, log_event
 
 
@@ -21,8 +20,7 @@ async def mark_won(
     order_note: str | None,
 ) -> tuple[Opportunity, Order]:
     """WON at 100%, and its order, in one transaction."""
-    amount = check_amount(order_amount, "orderAmount")
-    assert amount is not None
+    amount = clean_amount(order_amount, "orderAmount")
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, expected_version)
         _check_open(card)

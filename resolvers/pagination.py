@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from tortoise.expressions import Q
@@ -97,14 +97,15 @@ def _typed(model: type[Model], name: str, value: object, argument: str) -> objec
     field = model._meta.fields_map[name]
     try:
         if isinstance(field, DatetimeField) and isinstance(value, str):
-            return datetime.fromisoformat(value)
+            # In UTC, as cursors are written: a forged offset can leave UTC's years.
+            return datetime.fromisoformat(value).astimezone(UTC)
         bounds = field.constraints
         in_range = not isinstance(value, int) or (
             bounds.get("ge", -(2**63)) <= value <= bounds.get("le", 2**63 - 1)
         )
         if isinstance(value, field.field_type) and not isinstance(value, bool) and in_range:
             return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pass
     raise BadUserInput(f"'{argument}' is not a cursor of this list", argument=argument)
 

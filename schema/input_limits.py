@@ -1,10 +1,13 @@
-"""Length limits on every string and list an operation sends, checked before it runs.
+"""Limits on every string and list an operation sends, checked before it runs: their
+length, and what the databases can store.
 
 Every argument is checked where it is written, literal or variable, in the operation
 and in each fragment (once each). Strings take the limit of their field's name
 (TEXT_LIMITS), IDs, decimals and dates the limit of their scalar; lists the limit of
-their field's name (LIST_LIMITS) or DEFAULT_LIST_LIMIT. The first value over its limit
-is refused with BAD_USER_INPUT naming the argument path and the limit.
+their field's name (LIST_LIMITS) or DEFAULT_LIST_LIMIT. No string may hold a character
+that no database stores (NUL, a lone surrogate), and a DateTime must fall in years 1 to
+9999 once in UTC. The first value that breaks a rule is refused with BAD_USER_INPUT
+naming the argument path.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from graphql import (
     ArgumentNode,
     DocumentNode,
+    GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
@@ -35,7 +39,12 @@ from graphql import (
 
 from resolvers.campaigns import MAX_MEMBERS, MAX_STAGES
 from resolvers.errors import BadUserInput
-from resolvers.validation import text_limit
+from resolvers.validation import (
+    check_moment,
+    check_storable_text,
+    moment_out_of_range,
+    text_limit,
+)
 
 SCALAR_LIMITS = {"ID": 100, "Decimal": 50, "DateTime": 50}
 LIST_LIMITS = {
@@ -118,15 +127,14 @@ class _Checker:
             self.text(value, type_, name, path)
 
     def text(self, value: str, type_: GraphQLInputType, name: str, path: str) -> None:
-        if not isinstance(type_, GraphQLScalarType):
-            return
-        limit = SCALAR_LIMITS.get(type_.name) or text_limit(name)
-        if len(value) > limit:
-            self.error = BadUserInput(
-                f"{path} is {len(value)} characters long; at most {limit} are allowed",
-                field=path,
-                limit=limit,
-            )
+        try:
+            if isinstance(type_, GraphQLScalarType):
+                _check_length(value, type_, name, path)
+            check_storable_text(value, path)  # any string, an enum name's too
+            if isinstance(type_, GraphQLScalarType) and type_.name == "DateTime":
+                _check_moment(value, type_, path)
+        except BadUserInput as error:
+            self.error = error
 
     def count(self, length: int, name: str, path: str) -> None:
         limit = LIST_LIMITS.get(name, DEFAULT_LIST_LIMIT)
@@ -150,6 +158,28 @@ class _ArgumentVisitor(Visitor):
             name = node.name.value
             self.checker.node(node.value, argument.type, name, name)
         return self.SKIP if self.checker.error is None else self.BREAK
+
+
+def _check_length(value: str, scalar: GraphQLScalarType, name: str, path: str) -> None:
+    limit = SCALAR_LIMITS.get(scalar.name) or text_limit(name)
+    if len(value) > limit:
+        raise BadUserInput(
+            f"{path} is {len(value)} characters long; at most {limit} are allowed",
+            field=path,
+            limit=limit,
+        )
+
+
+def _check_moment(value: str, scalar: GraphQLScalarType, path: str) -> None:
+    """Parsed by the served scalar itself, so both read the same moment."""
+    try:
+        moment = scalar.parse_value(value)
+    except OverflowError:
+        # "9999-12-31T24:00:00" is the first moment of year 10000.
+        raise moment_out_of_range(path) from None
+    except GraphQLError:
+        return  # not a DateTime: coercion says so
+    check_moment(moment, path)
 
 
 def _nullable(type_: GraphQLInputType) -> GraphQLInputType:

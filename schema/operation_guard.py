@@ -2,7 +2,7 @@
 
 1. the caller's rate (before the document is even parsed);
 2. the document's size once fragments are expanded, and its cost;
-3. the length of every string and list it sends;
+3. the length of every string and list it sends, and whether a database can store it;
 4. GraphQL's own validation (fragment cycles and unknown fragments among it);
 5. Strawberry's depth and alias limiters, and in production no introspection.
 

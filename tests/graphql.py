@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,14 +50,14 @@ class GraphQLClient:
         viewer: User | None = None,
         token: str | None = None,
     ) -> Result:
-        headers = {}
+        headers = {"Content-Type": "application/json"}
         if viewer is not None:
             token = self.token_for(viewer)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
+        # JSON's escapes, as httpx's own encoder would not: they can carry a lone surrogate.
+        body = json.dumps({"query": query, "variables": variables or {}})
+        response = await self.http.post("/graphql", content=body, headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
         return Result(body.get("data"), body.get("errors") or [])

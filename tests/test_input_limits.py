@@ -1,4 +1,5 @@
-"""Input limits on every string and list the API accepts, and forged IDs.
+"""Input limits on every string and list the API accepts, characters no database
+stores, and forged IDs.
 
 The positions are read off the served schema, so an argument added later is covered
 (and must have a limit) without touching this file.
@@ -7,7 +8,7 @@ The positions are read off the served schema, so an argument added later is cove
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from graphql import (
     get_named_type,
     is_composite_type,
 )
+from tortoise import Tortoise
 
 from models import Customer, Permission
 from schema.schema import build_schema
@@ -41,22 +43,28 @@ def settings(database_url):
 
 @dataclass(frozen=True)
 class Position:
-    """One string or list an operation can send: where, and the value that overflows it."""
+    """One value an operation can send: where, and the probe's value for it."""
 
     path: str
     document: str
     variables: dict[str, Any]
 
 
-def positions() -> Iterator[Position]:
-    """Every argument of every field of every type, Query to Subscription: each probed
-    through a fragment on its type, which the limits check before validation runs."""
+# A probe gives the value to send where an input of this (nullable) type goes, or None
+# to leave the position out.
+Probe = Callable[[GraphQLInputType], Any]
+
+
+def positions(probe: Probe) -> Iterator[Position]:
+    """Every argument of every field of every type, Query to Subscription, at every depth:
+    each probed through a fragment on its type, which the input check reads before
+    validation runs."""
     for type_name, type_ in sorted(SCHEMA.type_map.items()):
         if type_name.startswith("__") or not isinstance(type_, GraphQLObjectType):
             continue
         for name, field in type_.fields.items():
             for argument_name, argument in field.args.items():
-                for path, value in _overflows(argument_name, argument.type):
+                for path, value in _probed(argument_name, argument.type, probe):
                     yield Position(
                         f"{type_name}.{name}({path})",
                         _document(type_name, name, field, argument_name, argument.type),
@@ -64,23 +72,39 @@ def positions() -> Iterator[Position]:
                     )
 
 
-def _overflows(name: str, type_: GraphQLInputType, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(argument path, a value whose one string or list is too long) for every position."""
+def _probed(
+    name: str, type_: GraphQLInputType, probe: Probe, path: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(argument path, the argument's value carrying the probe there) for every position."""
     path = path or name
     if isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
+    value = probe(type_)
+    if value is not None:
+        yield path, value
+    if isinstance(type_, GraphQLList):
+        for item_path, item in _probed(name, type_.of_type, probe, f"{path}[0]"):
+            yield item_path, [item]
+    elif isinstance(type_, GraphQLInputObjectType):
+        for field_name, field in type_.fields.items():
+            for field_path, item in _probed(field_name, field.type, probe, f"{path}.{field_name}"):
+                yield field_path, {field_name: item}
+
+
+def _overflow(type_: GraphQLInputType) -> Any:
+    """A list or string one over any limit."""
     if isinstance(type_, GraphQLList):
         item = get_named_type(type_)
         filler = "x" if item.name in SCALAR_TEXT else next(iter(getattr(item, "values", {"x": 0})))
-        yield path, [filler] * 1_001
-        for item_path, value in _overflows(name, type_.of_type, f"{path}[0]"):
-            yield item_path, [value]
-    elif isinstance(type_, GraphQLInputObjectType):
-        for field_name, field in type_.fields.items():
-            for field_path, value in _overflows(field_name, field.type, f"{path}.{field_name}"):
-                yield field_path, {field_name: value}
-    elif isinstance(type_, GraphQLScalarType) and type_.name in SCALAR_TEXT:
-        yield path, "x" * 20_001
+        return [filler] * 1_001
+    if isinstance(type_, GraphQLScalarType) and type_.name in SCALAR_TEXT:
+        return "x" * 20_001
+    return None
+
+
+def _text(text: str) -> Probe:
+    """The text wherever a string goes (enum names are not strings)."""
+    return lambda type_: text if type_ in TEXT_TYPES else None
 
 
 def _document(
@@ -93,7 +117,12 @@ def _document(
     )
 
 
-ALL = list(positions())
+TEXT_TYPES = [SCHEMA.type_map[name] for name in sorted(SCALAR_TEXT)]
+ALL = list(positions(_overflow))
+# Each text, and the words its refusal names the character with.
+UNSTORABLE = {"a\x00b": "NUL character (U+0000)", "a\ud800b": "unpaired surrogate (U+D800)"}
+# Per string position, the same position probed with each text.
+TEXTS = list(zip(*(positions(_text(text)) for text in UNSTORABLE), strict=True))
 
 
 def test_the_probe_reaches_every_input_position():
@@ -121,6 +150,38 @@ async def test_every_string_and_list_input_has_a_limit(api, position):
     assert error["extensions"]["field"] == field
     assert f"at most {error['extensions']['limit']}" in error["message"]
     assert field in error["message"]
+
+
+def test_the_probe_reaches_every_string_position():
+    paths = {probes[0].path for probes in TEXTS}
+    assert "Mutation.postChatMessage(input.body)" in paths
+    assert "Mutation.createCampaign(input.stages[0])" in paths
+    assert "Mutation.createTask(input.dueAt)" in paths
+    assert "Mutation.updateOpportunity(input.amount)" in paths
+    assert "Query.users(search)" in paths
+    assert "Subscription.campaignChat(after)" in paths
+    assert len(paths) > 90
+
+
+async def _row_counts() -> dict[str, int]:
+    return {name: await model.all().count() for name, model in Tortoise.apps["models"].items()}
+
+
+@pytest.mark.parametrize("probes", TEXTS, ids=[probes[0].path for probes in TEXTS])
+async def test_every_string_input_refuses_what_no_database_stores(api, probes):
+    viewer = await make_user(*Permission)
+    before = await _row_counts()
+
+    for position, character in zip(probes, UNSTORABLE.values(), strict=True):
+        result = await api.execute(position.document, position.variables, viewer=viewer)
+
+        assert result.codes == ["BAD_USER_INPUT"], result.errors
+        error = result.errors[0]
+        field = position.path.split("(", 1)[1].rstrip(")")
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+        assert error["message"].startswith(f"{field} contains a")
+        assert character in error["message"]
+    assert await _row_counts() == before
 
 
 async def test_a_variable_default_is_checked_whichever_operation_runs(api):

@@ -147,6 +147,10 @@ async def test_operation_limits_hold_on_the_websocket_too(app, database_url, tmp
         too_deep = await client.receive()
         long_id = await client.subscribe(CHAT, {**variables, "after": "c" * 1001})
         too_long = await client.receive()
+        unstorable = []
+        for text in ("c\x00", "c\ud800"):
+            await client.subscribe(CHAT, {**variables, "after": text})
+            unstorable.append(await client.receive())
         await client.close()
 
     assert too_deep["id"] == deep_id and too_deep["type"] == "error"
@@ -158,6 +162,9 @@ async def test_operation_limits_hold_on_the_websocket_too(app, database_url, tmp
         "field": "after",
         "limit": 1000,
     }
+    for refused in unstorable:
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
 
 
 async def test_a_websocket_message_over_the_body_limit_closes_the_socket(

@@ -97,6 +97,26 @@ def _cli(database_url: str, *argv: str) -> str:
     return done.stdout
 
 
+def _seed(database_url: str) -> None:
+    """Migrate a fresh cluster and give it a manager who may create campaigns."""
+    _cli(database_url, "migrate")
+    permissions = [arg for p in SALES for arg in ("--permission", p.value)]
+    _cli(
+        database_url,
+        *("create-user", "--email", "m@example.com", "--name", "Mai"),
+        *("--password", PASSWORD, "--permission", "CAMPAIGN_CREATE", *permissions),
+    )
+
+
+async def _sign_in_and_create_a_campaign(http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    """The manager's token (kept on `http`) and a new campaign's id and lastEventCursor."""
+    login = await _graphql(http, LOGIN, {"e": "m@example.com", "p": PASSWORD})
+    token = str(login.json()["data"]["login"]["token"])
+    http.headers["Authorization"] = f"Bearer {token}"
+    made = (await _graphql(http, CREATE_CAMPAIGN)).json()["data"]["createCampaign"]
+    return token, dict(made)
+
+
 async def _graphql(http: httpx.AsyncClient, query: str, variables: Any = None) -> httpx.Response:
     return await http.post("/graphql", json={"query": query, "variables": variables or {}})
 
@@ -137,21 +157,11 @@ async def test_a_postgresql_outage_is_answered_in_shape_and_streams_resume_losin
     with postgres_cluster() as cluster, redis_server() as redis:
         # given a server on a PostgreSQL of the test's own, three live subscribers and a
         # writer posting to the campaign's chat
-        await asyncio.to_thread(_cli, cluster.url, "migrate")
-        permissions = [arg for p in SALES for arg in ("--permission", p.value)]
-        await asyncio.to_thread(
-            _cli,
-            cluster.url,
-            *("create-user", "--email", "m@example.com", "--name", "Mai"),
-            *("--password", PASSWORD, "--permission", "CAMPAIGN_CREATE", *permissions),
-        )
+        await asyncio.to_thread(_seed, cluster.url)
         log = tmp_path / "server.log"
         with server_process(tmp_path, log, **env(cluster.url, redis.url)) as (base, _server):
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                login = await _graphql(http, LOGIN, {"e": "m@example.com", "p": PASSWORD})
-                token = login.json()["data"]["login"]["token"]
-                http.headers["Authorization"] = f"Bearer {token}"
-                made = (await _graphql(http, CREATE_CAMPAIGN)).json()["data"]["createCampaign"]
+                token, made = await _sign_in_and_create_a_campaign(http)
                 variables = {"campaignId": made["id"], "after": made["lastEventCursor"]}
                 clients = [await LiveClient.connect(base, token) for _ in range(3)]
                 for client, document in zip(clients, (EVENTS, BOARD_EVENTS, CHAT), strict=True):
@@ -256,21 +266,12 @@ async def _handshake_close_code(base: str, token: str) -> int | None:
 async def test_sigterm_while_postgresql_is_down_ends_within_the_shutdown_timeout(tmp_path):
     with postgres_cluster() as cluster, redis_server() as redis:
         # given a server whose streams wait for a PostgreSQL that has stopped
-        await asyncio.to_thread(_cli, cluster.url, "migrate")
-        await asyncio.to_thread(
-            _cli,
-            cluster.url,
-            *("create-user", "--email", "m@example.com", "--name", "Mai"),
-            *("--password", PASSWORD, "--permission", "CAMPAIGN_CREATE"),
-        )
+        await asyncio.to_thread(_seed, cluster.url)
         log = tmp_path / "server.log"
         settings = {**env(cluster.url, redis.url), "SHUTDOWN_TIMEOUT_SECONDS": "2"}
         with server_process(tmp_path, log, **settings) as (base, server):
             async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                login = await _graphql(http, LOGIN, {"e": "m@example.com", "p": PASSWORD})
-                token = login.json()["data"]["login"]["token"]
-                http.headers["Authorization"] = f"Bearer {token}"
-                made = (await _graphql(http, CREATE_CAMPAIGN)).json()["data"]["createCampaign"]
+                token, made = await _sign_in_and_create_a_campaign(http)
             variables = {"campaignId": made["id"], "after": made["lastEventCursor"]}
             clients = [await LiveClient.connect(base, token) for _ in range(5)]
             for client in clients:

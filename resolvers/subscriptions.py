@@ -97,6 +97,25 @@ async def _fresh_viewer(user_pk: int) -> User | None:
     return cached[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What, besides seeing the campaign, can make an event's answer differ between
+    two viewers (see schema/live_groups.py)."""
+
+    opportunity_access: bool
+    view_all: bool
+    manager: bool
+    participant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """An event a viewer may see, with the viewer's scope as of that event."""
+
+    event: CampaignEvent
+    scope: Scope
+
+
 class AccessWatch:
     """Re-checks, before each event goes out, that the viewer may still see the campaign.
 
@@ -108,7 +127,7 @@ class AccessWatch:
         self._context = context
         self._campaign_pk = campaign_pk
 
-    async def check(self, event: CampaignEvent) -> None:
+    async def check(self, event: CampaignEvent) -> Scope:
         viewer = self._context.viewer
         fresh = (
             None
@@ -126,14 +145,28 @@ class AccessWatch:
             or fresh.pk == access.manager_pk
             or fresh.pk in access.members
         )
-        if not allowed:
+        if fresh is None or not allowed:
             raise Forbidden("you no longer have access to this campaign")
+        return Scope(
+            opportunity_access=fresh.can(Permission.OPPORTUNITY_ACCESS),
+            view_all=fresh.can(Permission.VIEW_ALL),
+            manager=fresh.pk == access.manager_pk,
+            participant=fresh.pk in access.members,
+        )
 
 
 async def campaign_events(
     context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
 ) -> AsyncIterator[CampaignEvent]:
     """The campaign's events (of `kinds`), replayed after the cursor and then live."""
+    async for seen in campaign_events_seen(context, campaign, after, kinds):
+        yield seen.event
+
+
+async def campaign_events_seen(
+    context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
+) -> AsyncIterator[Seen]:
+    """campaign_events, each with the viewer's scope as of that event."""
     bus = _bus()
     head = await log.last_seq(campaign.pk)
     start = head if after is None else decode_event_cursor(after, campaign.pk)
@@ -155,22 +188,19 @@ async def campaign_events(
         after=start,
         head=head,
     ):
-        await watch.check(event)
+        scope = await watch.check(event)
         if kinds is not None and event.kind not in kinds:
             continue
-        if event.kind in CARD_EVENTS and not context.viewer_can(Permission.OPPORTUNITY_ACCESS):
+        if event.kind in CARD_EVENTS and not scope.opportunity_access:
             continue  # without the opportunity function, cards do not exist for the viewer
         context.loaders = Loaders(context.viewer)
-        yield event
+        yield Seen(event, scope)
 
 
-async def campaign_chat(
-    context: Context, campaign: Campaign, after: str | None
-) -> AsyncIterator[ChatMessage]:
-    """The campaign's chat messages, replayed after the cursor and then live."""
-    async for event in campaign_events(context, campaign, after, CHAT):
-        load = partial(ChatMessage.get, id=int(event.data["message_id"]))
-        yield await until_reachable(load, "loading a chat message")
+async def chat_message_of(event: CampaignEvent) -> ChatMessage:
+    """The message a ChatMessagePosted event names (waiting out a database outage)."""
+    load = partial(ChatMessage.get, id=int(event.data["message_id"]))
+    return await until_reachable(load, "loading a chat message")
 
 
 async def my_notifications(context: Context, after: str | None) -> AsyncIterator[Notification]:

@@ -1,40 +1,84 @@
-"""Subscription events that the database interrupts are executed again, not sent broken.
+"""How each subscription event is executed: once per group, and never sent broken.
 
-A stream reads an event from the log while the database answers; should the database
-go away while the event's fields load, the result would carry SERVICE_UNAVAILABLE
-errors. The event is executed again once the database answers instead (with fresh
-loaders: a failed load stays cached in its loader), so a stream never skips an event
-and never sends an error for an outage.
+A live stream yields SharedEvents. The first subscriber of a group to reach an
+event executes it and renders the payload; the others of its group get those bytes
+(see schema/live_groups.py).
+
+Should the database go away while an event's fields load, the result would carry
+SERVICE_UNAVAILABLE errors: the event is executed again once the database answers
+(with fresh loaders: a failed load stays cached in its loader), so a stream never
+skips an event and never sends an error for an outage.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import orjson
 from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from models.database import is_unreachable, ping, until_reachable
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from schema.live_groups import Frames, Group, Rendered, SharedEvent, group_of
 
 
-class EventRetryingExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor; a subscription event's execution is retried as above."""
+class EventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, with a subscription's events executed as above."""
 
-    _origin: EventRetryingExecutor | None = None
+    _origin: EventExecutor | None = None
+    _group: Group | None = None
 
-    def build_per_event_executor(self, payload: Any) -> EventRetryingExecutor:
+    def build_per_event_executor(self, payload: Any) -> EventExecutor:
         executor = super().build_per_event_executor(payload)
-        assert isinstance(executor, EventRetryingExecutor)
+        assert isinstance(executor, EventExecutor)
         executor._origin = self
         return executor
 
     def execute_operation(self, serially: bool | None = None) -> Any:
-        result = super().execute_operation(serially)
-        if self._origin is None:
-            return result  # a query, a mutation or a subscription's source stream
-        return self._until_complete(result, serially)
+        if self._origin is None:  # a query, a mutation or a subscription's source stream
+            return super().execute_operation(serially)
+        if isinstance(self.root_value, SharedEvent):
+            return self._shared(self.root_value, serially)
+        return self._until_complete(super().execute_operation(serially), serially)
+
+    async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
+        key = self._group_of_subscription().key(event)
+        execution = self._frames().claim(key, lambda: self._execute_for_group(event, serially))
+        # Shielded: the execution serves the whole group, whoever started it and leaves.
+        return _carrying(await asyncio.shield(execution))
+
+    async def _execute_for_group(self, event: SharedEvent, serially: bool | None) -> Rendered:
+        self.root_value = await event.load()
+        base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
+        return self._render(await self._until_complete(base, serially))
+
+    def _group_of_subscription(self) -> Group:
+        origin = self._origin
+        assert origin is not None
+        if origin._group is None:
+            fragments = {name: details.definition for name, details in self.fragments.items()}
+            origin._group = group_of(
+                self.schema, self.operation, fragments, self.variable_values.coerced
+            )
+        return origin._group
+
+    def _frames(self) -> Frames:
+        frames = getattr(self.schema, "_strawberry_schema", None)
+        assert frames is not None and isinstance(frames.frames, Frames)
+        return frames.frames
+
+    def _render(self, result: ExecutionResult) -> Rendered:
+        """The payload as every subscriber of the group gets it: errors coded and masked
+        as on any answer (and an unexpected one logged once), then serialized."""
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            errors = list(result.errors)
+            self.schema._strawberry_schema.process_errors(errors)  # type: ignore[attr-defined]
+            payload["errors"] = [error.formatted for error in errors]
+        return Rendered(orjson.dumps(payload).decode())
 
     async def _until_complete(self, result: Any, serially: bool | None) -> Any:
         while True:
@@ -48,6 +92,23 @@ class EventRetryingExecutor(StrawberryGraphQLCoreExecutionContext):
             if isinstance(self.context_value, Context):
                 self.context_value.loaders = Loaders(self.context_value.viewer)
             result = StrawberryGraphQLCoreExecutionContext.execute_operation(again, serially)
+
+
+class SoloExecutor(EventExecutor):
+    """Every subscriber executes every event on its own: the path grouped execution
+    must equal, kept as its test oracle."""
+
+    async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
+        self.root_value = await event.load()
+        base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
+        result: ExecutionResult = await self._until_complete(base, serially)
+        return result
+
+
+def _carrying(rendered: Rendered) -> ExecutionResult:
+    """A result whose data is the rendered payload; the app's JSON encoder splices it
+    into each subscriber's `next` message as it is."""
+    return ExecutionResult(data=rendered)  # type: ignore[arg-type]
 
 
 def _interrupted(result: Any) -> bool:

@@ -1,18 +1,28 @@
-"""Subscriptions: live boards, chat and the viewer's notifications."""
+"""Subscriptions: live boards, chat and the viewer's notifications.
+
+Each stream yields SharedEvents: the event is executed once per group of
+subscribers whose answers cannot differ (schema/live_groups.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from models import CampaignEvent as CampaignEventModel
+from models import Notification as NotificationModel
+from realtime.channels import campaign_channel, user_channel
 from resolvers import subscriptions
 from resolvers.campaigns import get_visible_campaign
 from resolvers.context import Context
+from resolvers.subscriptions import CHAT, Seen
 from schema.chat import ChatMessage
 from schema.events import CampaignEvent
 from schema.guards import IsAuthenticated
+from schema.live_groups import SharedEvent
 from schema.notification import Notification
 
 
@@ -30,8 +40,10 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[CampaignEvent, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        async for event in subscriptions.campaign_events(info.context, campaign, after, None):
-            yield CampaignEvent(row=event)
+        channel = campaign_channel(campaign.pk)
+        async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, None):
+            # The annotation names the GraphQL type; what executes it is the SharedEvent.
+            yield _shared(info, channel, seen, partial(_event, seen.event))  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -42,8 +54,9 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ChatMessage, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        async for message in subscriptions.campaign_chat(info.context, campaign, after):
-            yield ChatMessage.from_model(message)
+        channel = campaign_channel(campaign.pk)
+        async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, CHAT):
+            yield _shared(info, channel, seen, partial(_message, seen.event))  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -52,5 +65,30 @@ class Subscription:
     async def my_notifications(
         self, info: Info[Context, None], after: str | None = None
     ) -> AsyncGenerator[Notification, None]:
+        viewer = info.context.require_viewer()
         async for row in subscriptions.my_notifications(info.context, after):
-            yield Notification.from_model(row)
+            shared = SharedEvent(
+                user_channel(viewer.pk), int(row.seq), None, viewer.pk, partial(_notification, row)
+            )
+            yield shared  # type: ignore[misc]
+
+
+def _shared(
+    info: Info[Context, None], channel: str, seen: Seen, load: Callable[[], Awaitable[Any]]
+) -> SharedEvent:
+    viewer = info.context.viewer
+    return SharedEvent(
+        channel, int(seen.event.seq), seen.scope, viewer.pk if viewer else None, load
+    )
+
+
+async def _event(row: CampaignEventModel) -> CampaignEvent:
+    return CampaignEvent(row=row)
+
+
+async def _message(row: CampaignEventModel) -> ChatMessage:
+    return ChatMessage.from_model(await subscriptions.chat_message_of(row))
+
+
+async def _notification(row: NotificationModel) -> Notification:
+    return Notification.from_model(row)

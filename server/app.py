@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -30,8 +31,9 @@ from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
 from resolvers.subscriptions import forget_access
 from resolvers.throttle import Throttle, ThrottleLimits
+from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
-from schema.schema import build_schema
+from schema.schema import Schema, build_schema
 from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
 from server.connection_slots import give_back_slot, take_slot
@@ -87,6 +89,13 @@ class GraphQLApp(GraphQL[Context, None]):
         if not isinstance(value, dict | list):
             raise HTTPException(400, "the request body must be a JSON object")
         return value
+
+    def encode_json(self, data: object) -> str | bytes:
+        """JSON; a live payload rendered once for its group is spliced in as it is."""
+        rendered = rendered_payload(data)
+        if rendered is not None and isinstance(data, dict):
+            return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{rendered.text}}}'
+        return super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
@@ -161,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         live = {
             "websockets": graphql.open_websockets,
             **(bus.hub.stats() if bus else {}),
+            **cast(Schema, graphql.schema).frames.stats(),
             "tasks": len(asyncio.all_tasks()),
         }
         return JSONResponse({"status": "ok", "live": live})

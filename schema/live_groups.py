@@ -1,0 +1,269 @@
+"""One execution per group of identical subscriptions, for each event.
+
+Subscribers whose answers to an event cannot differ form a group: same document,
+operation and variables (those the payload's selection reads), and the same viewer
+scope. The scope holds what can change an answer for a viewer who may see the
+campaign: OPPORTUNITY_ACCESS, VIEW_ALL, being its manager or a participant. A
+document that selects any field outside VIEWER_NEUTRAL (contact fields, a user's
+email or permissions, anything that reaches other campaigns) is grouped per viewer
+too. The first member of a group to reach an event executes it; the others get the
+same serialized payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLNamedType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    print_ast,
+    visit,
+)
+
+ALL = None
+# Fields whose value is the same for every viewer who may see the campaign, once the
+# scope is equal (type name -> field names; ALL: every field of the type).
+VIEWER_NEUTRAL: dict[str, frozenset[str] | None] = {
+    "CampaignEvent": ALL,
+    "OpportunityCreated": ALL,
+    "OpportunityUpdated": ALL,
+    "OpportunityMoved": ALL,
+    "OpportunityAssigned": ALL,
+    "OpportunityClosed": ALL,
+    "OpportunityReopened": ALL,
+    "OpportunityDeleted": ALL,
+    "ChatMessagePosted": ALL,
+    "CampaignUpdated": ALL,
+    "Campaign": ALL,
+    "Stage": ALL,
+    "ChatMessage": ALL,
+    "Order": ALL,
+    "Task": ALL,
+    "StageChange": ALL,
+    "PageInfo": ALL,
+    "OpportunityConnection": ALL,
+    "OpportunityEdge": ALL,
+    "ChatMessageConnection": ALL,
+    "ChatMessageEdge": ALL,
+    # Not copiedFrom (a card of another campaign) nor communications (the customer's rule).
+    "Opportunity": frozenset(
+        [
+            "id",
+            "name",
+            "probability",
+            "amount",
+            "source",
+            "result",
+            "failureReason",
+            "rank",
+            "version",
+            "createdAt",
+            "updatedAt",
+            "closedAt",
+            "campaign",
+            "customer",
+            "stage",
+            "owner",
+            "registrationDeadline",
+            "createdBy",
+            "orders",
+            "tasks",
+            "stageHistory",
+        ]
+    ),
+    "User": frozenset({"id", "name"}),  # not email, permissions
+    "Customer": frozenset({"id", "name", "owner"}),  # not contacts, other campaigns' cards
+}
+FRAMES_KEPT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A `next` message's payload, serialized once for a whole group."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEvent:
+    """What a live stream yields: event `seq` of `channel`, whose root value `load`
+    makes; executed once for every subscriber of the same group. `scope` None: the
+    group is this viewer's own subscriptions."""
+
+    channel: str
+    seq: int
+    scope: Hashable | None
+    viewer_pk: int | None
+    load: Callable[[], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The document half of a group key, worked out once per subscription."""
+
+    document: str
+    variables: str
+    neutral: bool
+
+    def key(self, event: SharedEvent) -> Hashable:
+        per_viewer = event.scope is None or not self.neutral
+        who = event.viewer_pk if per_viewer else None
+        return (event.channel, event.seq, self.document, self.variables, event.scope, who)
+
+
+def group_of(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> Group:
+    """The group of a subscription operation (one root field, as the spec requires)."""
+    root = _root_field(operation)
+    used = _fragments_used(root.selection_set, fragments) if root else []
+    document = "\n".join(print_ast(node) for node in [operation, *used])
+    names = _variables_read(root.selection_set, used) if root else set()
+    values = {name: variables.get(name) for name in sorted(names)}
+    neutral = _only_neutral_fields(schema, operation, used)
+    return Group(document, json.dumps(values, sort_keys=True, default=str), neutral)
+
+
+def _root_field(operation: OperationDefinitionNode) -> FieldNode | None:
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            return selection
+    return None
+
+
+def _fragments_used(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode]
+) -> list[FragmentDefinitionNode]:
+    found: dict[str, FragmentDefinitionNode] = {}
+    pending = [selection_set]
+    while pending:
+        node = pending.pop()
+        if node is None:
+            continue
+        for spread in _spreads(node):
+            fragment = fragments.get(spread)
+            if fragment is not None and spread not in found:
+                found[spread] = fragment
+                pending.append(fragment.selection_set)
+    return [found[name] for name in sorted(found)]
+
+
+def _spreads(selection_set: SelectionSetNode) -> list[str]:
+    names: list[str] = []
+
+    class Spreads(Visitor):
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+            names.append(node.name.value)
+
+    visit(selection_set, Spreads())
+    return names
+
+
+def _variables_read(
+    selection_set: SelectionSetNode | None, fragments: list[FragmentDefinitionNode]
+) -> set[str]:
+    names: set[str] = set()
+
+    class Variables(Visitor):
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            names.add(node.name.value)
+
+    for node in [selection_set, *fragments]:
+        if node is not None:
+            visit(node, Variables())
+    return names
+
+
+def _only_neutral_fields(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: list[FragmentDefinitionNode],
+) -> bool:
+    outside: list[str] = []
+
+    class Fields(Visitor):
+        def __init__(self, type_info: TypeInfo) -> None:
+            super().__init__()
+            self.type_info = type_info
+
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            parent = self.type_info.get_parent_type()
+            if parent is None or node.name.value == "__typename":
+                return
+            if parent is schema.subscription_type:
+                return  # the stream's own field: its access is checked per event
+            if not _neutral(get_named_type(parent), node.name.value):
+                outside.append(f"{parent}.{node.name.value}")
+
+    for node in [operation, *fragments]:
+        type_info = TypeInfo(schema)
+        visit(node, TypeInfoVisitor(type_info, Fields(type_info)))
+    return not outside
+
+
+def _neutral(parent: GraphQLNamedType, field: str) -> bool:
+    if parent.name not in VIEWER_NEUTRAL:
+        return False
+    fields = VIEWER_NEUTRAL[parent.name]
+    return fields is ALL or field in fields
+
+
+def rendered_payload(message: object) -> Rendered | None:
+    """The payload of a `next` message whose data was rendered for a group, if it is one."""
+    if not isinstance(message, dict) or message.get("type") != "next":
+        return None
+    payload = message.get("payload")
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return data if isinstance(data, Rendered) else None
+
+
+class Frames:
+    """The executions of recent live events, one per group key; bounded."""
+
+    def __init__(self, kept: int = FRAMES_KEPT) -> None:
+        self._kept = kept
+        self._executions: OrderedDict[Hashable, asyncio.Task[Rendered]] = OrderedDict()
+        self.executions = 0
+
+    def claim(
+        self, key: Hashable, execute: Callable[[], Coroutine[Any, Any, Rendered]]
+    ) -> asyncio.Task[Rendered]:
+        """The key's execution, started by this call when there is none yet."""
+        task = self._executions.get(key)
+        if task is None:
+            task = asyncio.create_task(execute(), name="live event execution")
+            task.add_done_callback(partial(self._done, key))
+            self._executions[key] = task
+            if len(self._executions) > self._kept:
+                self._executions.popitem(last=False)
+            self.executions += 1
+        return task
+
+    def _done(self, key: Hashable, task: asyncio.Task[Rendered]) -> None:
+        failed = task.cancelled() or task.exception() is not None
+        if failed and self._executions.get(key) is task:
+            # Each subscriber that waited got the error; the next ones try again.
+            del self._executions[key]
+
+    def stats(self) -> dict[str, int]:
+        return {"event_executions": self.executions, "frames_kept": len(self._executions)}

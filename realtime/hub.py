@@ -24,6 +24,8 @@ logger = logging.getLogger("funnelgraph.realtime")
 Fetch = Callable[[int], Awaitable[Sequence[Any]]]
 SeqOf = Callable[[Any], int]
 DEFAULT_INBOX_SIZE = 256
+# With no signal for this long, a channel reads its log once, in case a signal was lost.
+QUIET_CHECK_SECONDS = 15.0
 
 
 class Inbox:
@@ -32,6 +34,7 @@ class Inbox:
     def __init__(self, size: int) -> None:
         self._rows: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
         self.behind = False
+        self.orphaned = False  # its channel's pump failed: the stream must open another
         self._wake = asyncio.Event()
 
     def offer(self, row: Any) -> None:
@@ -56,14 +59,20 @@ class Inbox:
             rows.append(self._rows.get_nowait())
         return rows
 
-    async def wait(self, timeout: float) -> None:
+    def orphan(self) -> None:
+        self.orphaned = True
+        self.poke()
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Until something was offered, or the stream must read the log (also after
+        `timeout` seconds, when given: its channel checks the log when quiet anyway)."""
         if not self._rows.empty() or self.behind:
             return
         self._wake.clear()
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
-            self.behind = True  # a quiet spell: check the log, in case a signal was lost
+            self.behind = True
 
 
 @dataclass
@@ -137,8 +146,8 @@ class Hub:
             async with self._broadcast.subscribe(channel) as subscriber:
                 state.ready.set_result(None)
                 while not state.closing:
-                    event = await subscriber.get()
-                    if event.message == "resync":
+                    event = await _next_signal(subscriber)
+                    if event is not None and event.message == "resync":
                         for box in list(state.inboxes):
                             box.poke()
                     try:
@@ -159,7 +168,7 @@ class Hub:
             if self._channels.get(channel) is state:
                 del self._channels[channel]
             for box in list(state.inboxes):
-                box.poke()
+                box.orphan()
 
     @staticmethod
     async def _offer_new_rows(state: _Channel) -> None:
@@ -169,3 +178,11 @@ class Hub:
                 state.last = max(state.last, state.seq_of(row))
                 for box in list(state.inboxes):
                     box.offer(row)
+
+
+async def _next_signal(subscriber: Any) -> Any:
+    """The channel's next signal; None after a quiet spell (time to read the log anyway)."""
+    try:
+        return await asyncio.wait_for(subscriber.get(), QUIET_CHECK_SECONDS)
+    except TimeoutError:
+        return None

@@ -9,8 +9,6 @@ from typing import Any
 from models.database import until_reachable
 from realtime.hub import Fetch, Hub, SeqOf
 
-QUIET_CHECK_SECONDS = 15.0
-
 
 async def follow(
     hub: Hub, channel: str, fetch: Fetch, seq_of: SeqOf, *, after: int, head: int
@@ -22,29 +20,30 @@ async def follow(
     which is filled from the log. While the database is out of reach the stream waits,
     then goes on from where it was.
     """
-    async with hub.inbox(channel, fetch, seq_of, start=head) as inbox:
-        last = after
-        read_log = True
-        while True:
-            if read_log:
-                inbox.behind = False
-                rows = await until_reachable(partial(fetch, last), "reading the event log")
-                for row in rows:
-                    last = seq_of(row)
-                    yield row
-                if rows:
-                    continue  # a full batch may have more behind it
-                read_log = False
-            await inbox.wait(QUIET_CHECK_SECONDS)
-            if inbox.behind:
-                read_log = True
-                continue
-            for row in inbox.take_all():
-                seq = seq_of(row)
-                if seq <= last:
-                    continue
-                if seq != last + 1:
+    last = after
+    while True:  # a new inbox when the channel's pump failed under the old one
+        async with hub.inbox(channel, fetch, seq_of, start=head) as inbox:
+            read_log = True
+            while not inbox.orphaned:
+                if read_log:
+                    inbox.behind = False
+                    rows = await until_reachable(partial(fetch, last), "reading the event log")
+                    for row in rows:
+                        last = seq_of(row)
+                        yield row
+                    if rows:
+                        continue  # a full batch may have more behind it
+                    read_log = False
+                await inbox.wait()
+                if inbox.behind:
                     read_log = True
-                    break
-                last = seq
-                yield row
+                    continue
+                for row in inbox.take_all():
+                    seq = seq_of(row)
+                    if seq <= last:
+                        continue
+                    if seq != last + 1:
+                        read_log = True
+                        break
+                    last = seq
+                    yield row

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +26,7 @@ from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
 from resolvers.loaders import Loaders
+from resolvers.shared_reads import Missing, SharedReads
 
 RECHECK_SECONDS = 1.0
 CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
@@ -50,12 +50,10 @@ class _Access:
     manager_pk: int | None
     members: frozenset[int]
     seq: int
-    read_at: float
 
 
-_campaign_access: dict[int, _Access] = {}
-_viewers: dict[int, tuple[float, User | None]] = {}
-CACHE_LIMIT = 10_000
+_campaign_access: SharedReads[_Access] = SharedReads(RECHECK_SECONDS)
+_viewers: SharedReads[User | None] = SharedReads(RECHECK_SECONDS)
 
 
 def forget_access() -> None:
@@ -66,35 +64,26 @@ def forget_access() -> None:
 
 async def _access(campaign_pk: int, at_least_seq: int) -> _Access:
     """The campaign's manager and participants, re-read when stale or older than a seq."""
-    known = _campaign_access.get(campaign_pk)
-    now = time.monotonic()
-    if known is None or known.seq < at_least_seq or now - known.read_at >= RECHECK_SECONDS:
-        campaign = await Campaign.get_or_none(id=campaign_pk)
-        members = await CampaignMember.filter(campaign_id=campaign_pk).values_list(
-            "user_id", flat=True
-        )
-        known = _Access(
-            campaign.manager_id if campaign else None,
-            frozenset(cast("list[int]", members)),
-            int(campaign.event_seq) if campaign else 0,
-            now,
-        )
-        if len(_campaign_access) >= CACHE_LIMIT:
-            _campaign_access.clear()
-        _campaign_access[campaign_pk] = known
-    return known
+    return await _campaign_access.get(
+        campaign_pk,
+        partial(_read_access, campaign_pk),
+        lambda known: known.seq >= at_least_seq,
+    )
+
+
+async def _read_access(campaign_pk: int) -> _Access:
+    campaign = await Campaign.get_or_none(id=campaign_pk)
+    members = await CampaignMember.filter(campaign_id=campaign_pk).values_list("user_id", flat=True)
+    return _Access(
+        campaign.manager_id if campaign else None,
+        frozenset(cast("list[int]", members)),
+        int(campaign.event_seq) if campaign else 0,
+    )
 
 
 async def _fresh_viewer(user_pk: int) -> User | None:
     """The viewer's row (permissions may be revoked), re-read at most once a second."""
-    now = time.monotonic()
-    cached = _viewers.get(user_pk)
-    if cached is None or now - cached[0] >= RECHECK_SECONDS:
-        if len(_viewers) >= CACHE_LIMIT:
-            _viewers.clear()
-        cached = (now, await User.get_or_none(id=user_pk))
-        _viewers[user_pk] = cached
-    return cached[1]
+    return await _viewers.get(user_pk, partial(User.get_or_none, id=user_pk))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,17 +116,23 @@ class AccessWatch:
         self._context = context
         self._campaign_pk = campaign_pk
 
+    @staticmethod
+    async def _fresh(user_pk: int) -> User | None:
+        known = _viewers.known(user_pk)  # no await on the way of nearly every event
+        if not isinstance(known, Missing):
+            return known
+        return await until_reachable(partial(_fresh_viewer, user_pk), "re-reading a viewer")
+
     async def check(self, event: CampaignEvent) -> Scope:
         viewer = self._context.viewer
-        fresh = (
-            None
-            if viewer is None
-            else await until_reachable(lambda: _fresh_viewer(viewer.pk), "re-reading a viewer")
-        )
-        at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
-        access = await until_reachable(
-            lambda: _access(self._campaign_pk, at_least), "re-reading campaign access"
-        )
+        fresh = None if viewer is None else await self._fresh(viewer.pk)
+        access = _campaign_access.known(self._campaign_pk)
+        if isinstance(access, Missing) or (
+            event.kind == EventKind.CAMPAIGN_UPDATED and access.seq < int(event.seq)
+        ):
+            at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
+            read_access = partial(_access, self._campaign_pk, at_least)
+            access = await until_reachable(read_access, "re-reading campaign access")
         if fresh is not viewer:
             self._context.viewer = fresh
         allowed = fresh is not None and (

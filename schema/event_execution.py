@@ -47,6 +47,8 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
         key = self._group_of_subscription().key(event)
         execution = self._frames().claim(key, lambda: self._execute_for_group(event, serially))
+        if execution.done():
+            return _carrying(execution.result())
         # Shielded: the execution serves the whole group, whoever started it and leaves.
         return _carrying(await asyncio.shield(execution))
 

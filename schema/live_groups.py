@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,6 +26,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLNamedType,
     GraphQLSchema,
+    Node,
     OperationDefinitionNode,
     SelectionSetNode,
     TypeInfo,
@@ -91,7 +92,7 @@ VIEWER_NEUTRAL: dict[str, frozenset[str] | None] = {
     "User": frozenset({"id", "name"}),  # not email, permissions
     "Customer": frozenset({"id", "name", "owner"}),  # not contacts, other campaigns' cards
 }
-FRAMES_KEPT = 10_000
+FRAMES_KEPT = 2_000  # recent events' payloads, for the subscribers still catching up
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,10 @@ def group_of(
     root = _root_field(operation)
     used = _fragments_used(root.selection_set, fragments) if root else []
     document = "\n".join(print_ast(node) for node in [operation, *used])
-    names = _variables_read(root.selection_set, used) if root else set()
+    # The root field's own arguments (campaignId, after) only choose the stream; its
+    # directives and everything below it make the answer.
+    reading = [*(root.directives or ()), root.selection_set] if root else []
+    names = _variables_read(reading, used)
     values = {name: variables.get(name) for name in sorted(names)}
     neutral = _only_neutral_fields(schema, operation, used)
     return Group(document, json.dumps(values, sort_keys=True, default=str), neutral)
@@ -180,7 +184,7 @@ def _spreads(selection_set: SelectionSetNode) -> list[str]:
 
 
 def _variables_read(
-    selection_set: SelectionSetNode | None, fragments: list[FragmentDefinitionNode]
+    nodes: Sequence[Node | None], fragments: list[FragmentDefinitionNode]
 ) -> set[str]:
     names: set[str] = set()
 
@@ -188,7 +192,7 @@ def _variables_read(
         def enter_variable(self, node: VariableNode, *_: Any) -> None:
             names.add(node.name.value)
 
-    for node in [selection_set, *fragments]:
+    for node in [*nodes, *fragments]:
         if node is not None:
             visit(node, Variables())
     return names

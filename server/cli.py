@@ -77,6 +77,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=True,
         # A websocket message is held to the same limit as an HTTP body.
         ws_max_size=settings.limits.max_body_bytes,
+        # Live frames are small JSON: compressing each for each socket cost more CPU than
+        # their JSON encoding, and every socket a compression context of its own.
+        ws_per_message_deflate=False,
         # Past this, requests and streams still running are cancelled (uvicorn's default
         # is to wait for them forever); the lifespan then closes the pools.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,

@@ -18,6 +18,7 @@ from typing import Any
 from broadcaster import Broadcast
 
 from models.database import is_unreachable
+from realtime.redis_backend import RESYNC
 
 logger = logging.getLogger("funnelgraph.realtime")
 
@@ -147,7 +148,7 @@ class Hub:
                 state.ready.set_result(None)
                 while not state.closing:
                     event = await _next_signal(subscriber)
-                    if event is not None and event.message == "resync":
+                    if event is not None and event.message == RESYNC:
                         for box in list(state.inboxes):
                             box.poke()
                     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
@@ -19,14 +21,19 @@ def visible_campaigns(viewer: User) -> QuerySet[Campaign]:
     return Campaign.filter(Q(manager_id=viewer.pk) | Q(id__in=Subquery(participations)))
 
 
+def sees_campaign(viewer: User, manager_pk: int | None, member_pks: Collection[int]) -> bool:
+    """The campaign rule: its manager, its participants, and VIEW_ALL see it."""
+    return viewer.can(Permission.VIEW_ALL) or viewer.pk == manager_pk or viewer.pk in member_pks
+
+
 async def can_see_campaign(context: Context, campaign: Campaign) -> bool:
     viewer = context.viewer
     if viewer is None:
         return False
-    if viewer.can(Permission.VIEW_ALL) or campaign.manager_id == viewer.pk:
+    if sees_campaign(viewer, campaign.manager_id, ()):
         return True
     members = await context.loaders.members_by_campaign.load(campaign.pk)
-    return any(member.user_id == viewer.pk for member in members)
+    return sees_campaign(viewer, campaign.manager_id, {member.user_id for member in members})
 
 
 async def is_participant(context: Context, campaign: Campaign, user_id: int) -> bool:

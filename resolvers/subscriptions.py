@@ -22,6 +22,7 @@ from realtime import log
 from realtime.bus import Bus, current_bus
 from realtime.channels import campaign_channel, user_channel
 from realtime.streams import follow
+from resolvers.access import sees_campaign
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
@@ -135,12 +136,7 @@ class AccessWatch:
             access = await until_reachable(read_access, "re-reading campaign access")
         if fresh is not viewer:
             self._context.viewer = fresh
-        allowed = fresh is not None and (
-            fresh.can(Permission.VIEW_ALL)
-            or fresh.pk == access.manager_pk
-            or fresh.pk in access.members
-        )
-        if fresh is None or not allowed:
+        if fresh is None or not sees_campaign(fresh, access.manager_pk, access.members):
             raise Forbidden("you no longer have access to this campaign")
         return Scope(
             opportunity_access=fresh.can(Permission.OPPORTUNITY_ACCESS),

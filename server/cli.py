@@ -65,8 +65,11 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server.open_files import raise_open_files_limit
+
     if settings.is_sqlite:
         asyncio.run(apply_migrations(settings.database_url))
+    raise_open_files_limit()
     uvicorn.run(
         "server.app:create_app",
         factory=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -217,3 +218,30 @@ def _wait_for(url: str, server: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     pytest.fail(f"{url} did not answer within 30 s")
+
+
+def _low_soft_open_files_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+
+def test_serve_raises_its_open_files_limit_to_the_hard_one(tmp_path):
+    # given a shell that starts the server with a low soft limit on open files
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    with subprocess.Popen(
+        [FUNNELGRAPH, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_low_soft_open_files_limit,
+    ) as server:
+        try:
+            _wait_for(f"http://127.0.0.1:{port}/healthz", server)
+            # when it runs, then each websocket may have a descriptor, up to the hard limit
+            soft, hard = resource.prlimit(server.pid, resource.RLIMIT_NOFILE)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert soft == min(hard, 1_048_576) > 256

@@ -36,7 +36,7 @@ from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
 from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
-from server.connection_slots import give_back_slot, take_slot
+from server.connection_slots import ConnectionSlots
 from server.health import database_answers
 from server.http_guard import HttpGuard
 from server.limit_store import LimitStore, open_limit_store
@@ -78,6 +78,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
         self.store: LimitStore | None = None
+        self.slots: ConnectionSlots | None = None
         self.open_websockets = 0
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -104,8 +105,9 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     def use_store(self, store: LimitStore | None) -> None:
-        """Where rate limits count; set by the lifespan, which opens it."""
+        """Where rate limits and websocket slots count; set by the lifespan, which opens it."""
         self.store = store
+        self.slots = ConnectionSlots(store) if store is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = scope["type"] == "websocket"
@@ -117,14 +119,15 @@ class GraphQLApp(GraphQL[Context, None]):
         finally:
             self.open_websockets -= websocket
             cancel_expiry(scope)
-            await give_back_slot(scope)
+            if self.slots is not None:
+                await self.slots.give_back(scope)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         viewer = await or_unavailable(viewer_from_init(self.tokens, context))
         if viewer is None:
             raise ConnectionRejectionError()
-        if self.store is not None:
-            await take_slot(self.store, context.request, viewer.pk, self.max_connections_per_user)
+        if self.slots is not None:
+            await self.slots.take(context.request, viewer.pk, self.max_connections_per_user)
         context.sign_in(viewer)
         close_at_expiry(self.tokens, context)
         return cast(UnsetType, UNSET)
@@ -160,7 +163,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log_retention(settings.event_retention_days),
             ):
                 graphql.use_store(store)
-                yield {}
+                try:
+                    yield {}
+                finally:
+                    if graphql.slots is not None:
+                        await graphql.slots.close()
         finally:
             graphql.use_store(None)
             await close_database()

@@ -1,5 +1,7 @@
 """At most so many open websockets per user, counted across processes: each socket
-holds a lease in the limit store, renewed while it lives and given back when it ends."""
+holds a lease in the limit store, given back when it ends. The process renews all
+its leases together, in one round trip, so the store's load and connections do not
+grow with the number of sockets."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import contextlib
 import logging
 import uuid
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket
 
-from server.limit_store import LimitStore
+from server.limit_store import Lease, LimitStore
 
 logger = logging.getLogger("funnelgraph.websocket")
 
@@ -25,39 +28,61 @@ class TooManyConnections(Exception):
     """The user already holds every slot; the socket closes with 4429."""
 
 
-async def take_slot(store: LimitStore, websocket: WebSocket, user_pk: int, cap: int) -> None:
-    key, holder = f"ws:user:{user_pk}", uuid.uuid4().hex
-    if not await store.claim(key, holder, cap, LEASE_SECONDS):
-        raise TooManyConnections(_too_many(cap))
-    renewal = asyncio.create_task(_renew(store, websocket, key, holder, cap))
-    websocket.scope[SLOT] = (store, key, holder, renewal)
+@dataclass(frozen=True, slots=True)
+class _Held:
+    lease: Lease
+    websocket: WebSocket
 
 
-async def give_back_slot(scope: MutableMapping[str, Any]) -> None:
-    entry = scope.pop(SLOT, None)
-    if entry is None:
-        return
-    store, key, holder, renewal = entry
-    renewal.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await renewal
-    await store.release(key, holder)
+class ConnectionSlots:
+    """This process's websocket leases."""
 
+    def __init__(self, store: LimitStore) -> None:
+        self._store = store
+        self._held: dict[str, _Held] = {}
+        self._renewal: asyncio.Task[None] | None = None
 
-async def _renew(store: LimitStore, websocket: WebSocket, key: str, holder: str, cap: int) -> None:
-    """Renews the lease; should it have lapsed and its slot gone to another socket, this
-    socket closes rather than stay open uncounted."""
-    while True:
-        await asyncio.sleep(LEASE_SECONDS / 3)
-        try:
-            kept = await store.claim(key, holder, cap, LEASE_SECONDS)
-        except Exception:
-            logger.exception("renewing a connection slot failed; trying again")
-            continue
-        if not kept:
-            with contextlib.suppress(RuntimeError):  # already closed
-                await websocket.close(code=TOO_MANY_CONNECTIONS, reason=_too_many(cap))
-            return
+    def stats(self) -> dict[str, int]:
+        return {"connection_slots": len(self._held)}
+
+    async def take(self, websocket: WebSocket, user_pk: int, cap: int) -> None:
+        lease = Lease(f"ws:user:{user_pk}", uuid.uuid4().hex, cap)
+        if not await self._store.claim(lease.key, lease.holder, cap, LEASE_SECONDS):
+            raise TooManyConnections(_too_many(cap))
+        self._held[lease.holder] = _Held(lease, websocket)
+        websocket.scope[SLOT] = lease.holder
+        if self._renewal is None:
+            self._renewal = asyncio.create_task(self._renew_forever(), name="slot renewals")
+
+    async def give_back(self, scope: MutableMapping[str, Any]) -> None:
+        held = self._held.pop(scope.pop(SLOT, ""), None)
+        if held is not None:
+            await self._store.release(held.lease.key, held.lease.holder)
+
+    async def close(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            await asyncio.gather(self._renewal, return_exceptions=True)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            try:
+                await self._renew()
+            except Exception:
+                logger.exception("renewing connection slots failed; trying again")
+
+    async def _renew(self) -> None:
+        """Renew every lease; a socket whose lease lapsed and whose slot went to another
+        socket closes rather than stay open uncounted."""
+        held = list(self._held.values())
+        kept = await self._store.renew([h.lease for h in held], LEASE_SECONDS)
+        for socket, still in zip(held, kept, strict=True):
+            if not still and socket.lease.holder in self._held:
+                with contextlib.suppress(RuntimeError):  # already closed
+                    await socket.websocket.close(
+                        code=TOO_MANY_CONNECTIONS, reason=_too_many(socket.lease.cap)
+                    )
 
 
 def _too_many(cap: int) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from resolvers.throttle import Counters, Window
@@ -21,6 +22,7 @@ PREFIX = "funnelgraph:limit:"
 # With Redis unreachable the limits are not enforced for this long before it is asked again:
 # refusing every request would turn an outage of the cache into an outage of the API.
 OUTAGE_PAUSE_SECONDS = 5.0
+POOL_SIZE = 10  # Redis connections per process for the limits, whatever the load
 
 _CLAIM = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -42,9 +44,22 @@ return 0
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """`holder`'s slot, one of `cap` under `key`."""
+
+    key: str
+    holder: str
+    cap: int
+
+
 class LimitStore(Counters, Protocol):
     async def claim(self, key: str, holder: str, cap: int, lease_seconds: float) -> bool:
         """Takes (or renews) one of `cap` slots under `key` for `holder`; False when full."""
+        ...
+
+    async def renew(self, leases: Sequence[Lease], lease_seconds: float) -> list[bool]:
+        """Renews every lease at once; False for each that lapsed and could not be taken."""
         ...
 
     async def release(self, key: str, holder: str) -> None: ...
@@ -84,6 +99,9 @@ class MemoryLimitStore:
         slots[holder] = now + lease_seconds
         self._slots[key] = slots
         return True
+
+    async def renew(self, leases: Sequence[Lease], lease_seconds: float) -> list[bool]:
+        return [await self.claim(s.key, s.holder, s.cap, lease_seconds) for s in leases]
 
     async def release(self, key: str, holder: str) -> None:
         slots = self._slots.get(key, {})
@@ -146,6 +164,22 @@ class RedisLimitStore:
             return True
         return bool(taken)
 
+    async def renew(self, leases: Sequence[Lease], lease_seconds: float) -> list[bool]:
+        if self._paused() or not leases:
+            return [True] * len(leases)
+        now = time.time()
+        until, ttl = now + lease_seconds, int(lease_seconds * 1000)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for lease in leases:
+                    args: list[str | int | float] = [now, until, lease.holder, lease.cap, ttl]
+                    await self._claim(keys=[PREFIX + lease.key], args=args, client=pipe)
+                taken = await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._pause(error)
+            return [True] * len(leases)
+        return [bool(one) for one in taken]
+
     async def release(self, key: str, holder: str) -> None:
         try:
             await self._redis.zrem(PREFIX + key, holder)
@@ -170,8 +204,18 @@ async def open_limit_store(redis_url: str | None) -> AsyncIterator[LimitStore]:
     if not redis_url:
         yield MemoryLimitStore()
         return
-    redis = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    # A bounded pool that callers wait on, not one that refuses past its size: a refusal
+    # would read as an outage and switch the limits off.
+    pool = BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=POOL_SIZE,
+        timeout=1,
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+    )
+    redis = Redis(connection_pool=pool)
     try:
         yield RedisLimitStore(redis)
     finally:
         await redis.aclose()
+        await pool.aclose()

@@ -44,14 +44,13 @@ class SharedReads(Generic[V]):
         usable: Callable[[V], bool] = lambda _: True,
     ) -> V:
         """The key's value, read again when older than the ttl, failed, or not `usable`."""
+        known = self.known(key)
+        if not isinstance(known, Missing) and usable(known):
+            return known
         entry = self._entries.get(key)
         now = time.monotonic()
-        if entry is not None and now - entry[0] < self._ttl:
-            task = entry[1]
-            if not task.done():
-                return await asyncio.shield(task)
-            if not task.cancelled() and task.exception() is None and usable(task.result()):
-                return task.result()
+        if entry is not None and now - entry[0] < self._ttl and not entry[1].done():
+            return await asyncio.shield(entry[1])  # a read in flight: share it
         if len(self._entries) >= self._limit:
             self._entries.clear()
         task = asyncio.ensure_future(read())

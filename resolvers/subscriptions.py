@@ -127,11 +127,10 @@ class AccessWatch:
     async def check(self, event: CampaignEvent) -> Scope:
         viewer = self._context.viewer
         fresh = None if viewer is None else await self._fresh(viewer.pk)
+        # A CampaignUpdated event may change membership: access as of its seq at least.
+        at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
         access = _campaign_access.known(self._campaign_pk)
-        if isinstance(access, Missing) or (
-            event.kind == EventKind.CAMPAIGN_UPDATED and access.seq < int(event.seq)
-        ):
-            at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
+        if isinstance(access, Missing) or access.seq < at_least:
             read_access = partial(_access, self._campaign_pk, at_least)
             access = await until_reachable(read_access, "re-reading campaign access")
         if fresh is not viewer:

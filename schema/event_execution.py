@@ -53,9 +53,14 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         return _carrying(await asyncio.shield(execution))
 
     async def _execute_for_group(self, event: SharedEvent, serially: bool | None) -> Rendered:
+        return self._render(await self._execute_loaded(event, serially))
+
+    async def _execute_loaded(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
+        """The event executed for this subscriber (retried through a database outage)."""
         self.root_value = await event.load()
         base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
-        return self._render(await self._until_complete(base, serially))
+        result: ExecutionResult = await self._until_complete(base, serially)
+        return result
 
     def _group_of_subscription(self) -> Group:
         origin = self._origin
@@ -68,9 +73,13 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         return origin._group
 
     def _frames(self) -> Frames:
-        frames = getattr(self.schema, "_strawberry_schema", None)
-        assert frames is not None and isinstance(frames.frames, Frames)
-        return frames.frames
+        frames = self._app_schema().frames
+        assert isinstance(frames, Frames)
+        return frames
+
+    def _app_schema(self) -> Any:
+        """The app's Schema (schema/schema.py), which Strawberry links from graphql-core's."""
+        return getattr(self.schema, "_strawberry_schema")  # noqa: B009  (not in its typing)
 
     def _render(self, result: ExecutionResult) -> Rendered:
         """The payload as every subscriber of the group gets it: errors coded and masked
@@ -78,7 +87,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             errors = list(result.errors)
-            self.schema._strawberry_schema.process_errors(errors)  # type: ignore[attr-defined]
+            self._app_schema().process_errors(errors)
             payload["errors"] = [error.formatted for error in errors]
         return Rendered(orjson.dumps(payload).decode())
 
@@ -101,10 +110,7 @@ class SoloExecutor(EventExecutor):
     must equal, kept as its test oracle."""
 
     async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
-        self.root_value = await event.load()
-        base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
-        result: ExecutionResult = await self._until_complete(base, serially)
-        return result
+        return await self._execute_loaded(event, serially)
 
 
 def _carrying(rendered: Rendered) -> ExecutionResult:

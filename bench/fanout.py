@@ -14,7 +14,10 @@ sends E triggers one at a time over HTTP:
 Latency = receipt time at the subscriber minus the moment the trigger's HTTP
 response arrived (the mutation had committed and published just before).
 
-Run: `python -m bench.fanout [--subscribers 100 1000] [--events 200] [--budget 270]`.
+Run: `python -m bench.fanout [--subscribers 100 1000] [--events 200] [--budget 270]
+[--pace 20]`. With --pace, triggers go out at most that many per second (each still
+after the previous one answered): latency at a sales floor's rate rather than at
+saturation.
 The whole run keeps within --budget seconds: a funnelgraph run that would overrun
 stops sending triggers early (the output says "of 200: time budget") and its
 baseline then sends exactly as many. Every subscriber's seqs are checked to be
@@ -325,6 +328,8 @@ class Result:
     trigger_seconds: float = float("nan")
     cpu_per_delivery_us: float = float("nan")
     sql_per_delivery: float = float("nan")
+    sql_per_event: float = float("nan")
+    sql_total: float = float("nan")
     asked: int = 0
     texts: dict[int, str] = field(default_factory=dict)
 
@@ -408,6 +413,7 @@ async def phase(
     first_seq: Callable[[], Awaitable[int]],
     deadline: float | None = None,
     sql_count: Callable[[], Awaitable[int]] | None = None,
+    pace: float | None = None,
 ) -> Result:
     """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time
     (fewer when the time budget's `deadline`, a time.monotonic() value, passes first)."""
@@ -437,6 +443,8 @@ async def phase(
         for i in range(1, events + 1):
             if deadline is not None and time.monotonic() > deadline:
                 break
+            if pace:
+                await asyncio.sleep(max(0.0, sent_at + (i - 1) / pace - time.perf_counter()))
             requested[start_seq + i] = time.perf_counter()
             await trigger(i)
             responded[start_seq + i] = time.perf_counter()
@@ -452,7 +460,7 @@ async def phase(
         result.cpu_per_delivery_us = (server.cpu() - cpu_before) * 1e6
         if sql_count:
             await asyncio.sleep(1.2)  # backends report their statistics at most once a second
-            result.sql_per_delivery = await sql_count() - sql_before
+            result.sql_total = await sql_count() - sql_before
         if not complete:
             result.problems.append(
                 f"stalled: no new delivery for {STALL_SECONDS:.0f} s after the last trigger"
@@ -484,7 +492,8 @@ async def phase(
         result.p99_sent = percentile(from_sent, 0.99)
         if result.deliveries:
             result.cpu_per_delivery_us /= result.deliveries
-            result.sql_per_delivery /= result.deliveries
+            result.sql_per_delivery = result.sql_total / result.deliveries
+            result.sql_per_event = result.sql_total / max(1, result.events)
         else:
             result.sql_per_delivery = result.cpu_per_delivery_us = float("nan")
         if subs:
@@ -536,7 +545,12 @@ async def login(base: str) -> str:
 
 
 async def funnelgraph_phase(
-    server: Server, db_url: str, n: int, events: int, deadline: float | None
+    server: Server,
+    db_url: str,
+    n: int,
+    events: int,
+    deadline: float | None,
+    pace: float | None = None,
 ) -> Result:
     import httpx
 
@@ -591,7 +605,7 @@ async def funnelgraph_phase(
                 raise RuntimeError(f"moveOpportunity failed: {body}")
 
         result = await phase(
-            "funnelgraph", server, n, events, connect, trigger, first_seq, deadline, sql_count
+            "funnelgraph", server, n, events, connect, trigger, first_seq, deadline, sql_count, pace
         )
     # Each event must be the move that was sent: toStage alternates with the trigger.
     for seq, text in result.texts.items():
@@ -619,7 +633,9 @@ def synthetic_text(seq: int) -> str:
     )
 
 
-async def baseline_phase(server: Server, n: int, events: int, texts: dict[int, str]) -> Result:
+async def baseline_phase(
+    server: Server, n: int, events: int, texts: dict[int, str], pace: float | None = None
+) -> Result:
     """The same triggers, carrying the exact texts a GraphQL subscriber got (seq renumbered
     from 1 only when the GraphQL side captured nothing)."""
     import httpx
@@ -643,7 +659,7 @@ async def baseline_phase(server: Server, n: int, events: int, texts: dict[int, s
             response = await http.post("/trigger", content=ordered[i].encode())
             response.raise_for_status()
 
-        return await phase("baseline", server, n, events, connect, trigger, first_seq)
+        return await phase("baseline", server, n, events, connect, trigger, first_seq, pace=pace)
 
 
 # --------------------------------------------------------------------------- report
@@ -660,7 +676,12 @@ def ratio(a: float, b: float) -> str:
 
 
 def report_phase(r: Result) -> None:
-    sql = "" if math.isnan(r.sql_per_delivery) else f", ~{r.sql_per_delivery:.1f} SQL xacts"
+    sql = (
+        ""
+        if math.isnan(r.sql_per_delivery)
+        else f", ~{r.sql_per_event:.1f} SQL xacts/event (mutation included), "
+        f"~{r.sql_per_delivery:.3f}/delivery"
+    )
     print(
         f"  {r.side:<11} N={r.n:<5} opened in {r.open_seconds:5.1f} s | "
         f"{r.events} triggers sent in {r.trigger_seconds:6.2f} s"
@@ -732,6 +753,7 @@ async def measure(
     sizes: list[int],
     events: int,
     budget_end: float,
+    pace: float | None = None,
 ) -> list[tuple[Result, Result]]:
     # Prime both servers (first-use allocations, caches, the hub's channel task) so that
     # the first measured size does not pay for them in memory per connection.
@@ -741,10 +763,10 @@ async def measure(
     for index, n in enumerate(sizes):
         # Leave room for what follows: this size's drain and baseline, then the later sizes.
         deadline = budget_end - RESERVE_SECONDS * (len(sizes) - index)
-        fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline)
+        fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline, pace)
         report_phase(fg)
         # The baseline replays exactly the events the GraphQL side sent.
-        base = await baseline_phase(base_server, n, fg.events, fg.texts)
+        base = await baseline_phase(base_server, n, fg.events, fg.texts, pace)
         report_phase(base)
         pairs.append((fg, base))
     return pairs
@@ -754,6 +776,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument(
+        "--pace", type=float, default=None, help="at most this many triggers per second"
+    )
     parser.add_argument(
         "--budget",
         type=float,
@@ -804,7 +829,13 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 pairs = run_loop(
                     measure(
-                        fg_server, base_server, db_url, args.subscribers, args.events, budget_end
+                        fg_server,
+                        base_server,
+                        db_url,
+                        args.subscribers,
+                        args.events,
+                        budget_end,
+                        args.pace,
                     )
                 )
             finally:

@@ -27,10 +27,10 @@ from redis.asyncio import Redis
 from strawberry.extensions.max_aliases import count_fields_with_alias
 
 from bench.board import BOARD
+from realtime.limit_store import RedisLimitStore
 from schema.input_limits import check_input_limits
 from schema.operation_cost import measure
 from schema.schema import build_schema
-from server.limit_store import RedisLimitStore
 from tests.live import redis_server
 
 RUNS = 2000

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from broadcaster import Broadcast
 
 from realtime.hub import Hub
+from realtime.log import Log
 from realtime.redis_backend import RedisBackend
 
 logger = logging.getLogger("funnelgraph.realtime")
@@ -20,7 +21,7 @@ FLUSH_SECONDS = 2.0
 class Bus:
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
-        self.hub = Hub(broadcast)
+        self.hub = Hub(broadcast, Log())
         # Newest committed seq per channel, not yet published: coalesced, so bounded
         # by the number of channels however long Redis is away.
         self._outgoing: dict[str, int] = {}
@@ -62,26 +63,16 @@ class Bus:
                 logger.warning("publishing on %s failed; streams will read the log", channel)
 
 
-_current: Bus | None = None
-
-
-def current_bus() -> Bus | None:
-    """The bus the lifespan opened in this process, if any."""
-    return _current
-
-
 @asynccontextmanager
 async def open_bus(redis_url: str | None) -> AsyncIterator[Bus]:
-    """Redis pub/sub when configured, else an in-process memory broadcast."""
-    global _current
+    """Redis pub/sub when configured, else an in-process memory broadcast. The app
+    hands it to each operation in its Context."""
     broadcast = Broadcast(backend=RedisBackend(redis_url)) if redis_url else Broadcast("memory://")
     await broadcast.connect()
     bus = Bus(broadcast)
     bus.start()
-    _current = bus
     try:
         yield bus
     finally:
-        _current = None
         await bus.stop()
         await broadcast.disconnect()

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+CAMPAIGN = "campaign"
+USER = "user"
+
 
 def campaign_channel(campaign_pk: int) -> str:
-    return f"campaign:{campaign_pk}"
+    return f"{CAMPAIGN}:{campaign_pk}"
 
 
 def user_channel(user_pk: int) -> str:
-    return f"user:{user_pk}"
+    return f"{USER}:{user_pk}"
+
+
+def channel_kind(channel: str) -> tuple[str, int]:
+    """("campaign", pk) or ("user", pk) for a channel name."""
+    kind, _, pk = channel.partition(":")
+    return kind, int(pk)

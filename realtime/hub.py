@@ -1,7 +1,7 @@
 """Per-process fan-out: one broadcast subscription per channel, a bounded inbox per stream.
 
-A channel's pump reads each signalled batch of rows from the log once and
-offers it to every local inbox. An inbox that is full drops what it holds and
+A channel's pump reads each signalled batch of rows from the channel's log once
+(realtime/log.py) and offers it to every local inbox. An inbox that is full drops what it holds and
 is marked behind: its stream then reads the log itself, so a slow reader costs
 bounded memory and never slows the others.
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from broadcaster import Broadcast
 
@@ -22,8 +23,15 @@ from realtime.redis_backend import RESYNC
 
 logger = logging.getLogger("funnelgraph.realtime")
 
-Fetch = Callable[[int], Awaitable[Sequence[Any]]]
-SeqOf = Callable[[Any], int]
+
+class LogReader(Protocol):
+    """Where a channel's rows are read (realtime/log.Log; a list in module tests)."""
+
+    async def rows_after(self, channel: str, seq: int) -> Sequence[Any]: ...
+
+    def seq_of(self, row: Any) -> int: ...
+
+
 DEFAULT_INBOX_SIZE = 256
 # With no signal for this long, a channel reads its log once, in case a signal was lost.
 QUIET_CHECK_SECONDS = 15.0
@@ -32,8 +40,11 @@ QUIET_CHECK_SECONDS = 15.0
 class Inbox:
     """What one stream has been offered, in order; `behind` once it overflowed."""
 
+    __slots__ = ("_rows", "_size", "_wake", "behind", "orphaned")
+
     def __init__(self, size: int) -> None:
-        self._rows: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+        self._rows: deque[Any] = deque()
+        self._size = size
         self.behind = False
         self.orphaned = False  # its channel's pump failed: the stream must open another
         self._wake = asyncio.Event()
@@ -41,12 +52,11 @@ class Inbox:
     def offer(self, row: Any) -> None:
         if self.behind:
             return
-        try:
-            self._rows.put_nowait(row)
-        except asyncio.QueueFull:
+        if len(self._rows) >= self._size:
             self.behind = True
-            while not self._rows.empty():
-                self._rows.get_nowait()
+            self._rows.clear()
+        else:
+            self._rows.append(row)
         self._wake.set()
 
     def poke(self) -> None:
@@ -54,10 +64,13 @@ class Inbox:
         self.behind = True
         self._wake.set()
 
+    def __len__(self) -> int:
+        """Rows offered and not taken yet."""
+        return len(self._rows)
+
     def take_all(self) -> list[Any]:
-        rows = []
-        while not self._rows.empty():
-            rows.append(self._rows.get_nowait())
+        rows = list(self._rows)
+        self._rows.clear()
         return rows
 
     def orphan(self) -> None:
@@ -67,9 +80,12 @@ class Inbox:
     async def wait(self, timeout: float | None = None) -> None:
         """Until something was offered, or the stream must read the log (also after
         `timeout` seconds, when given: its channel checks the log when quiet anyway)."""
-        if not self._rows.empty() or self.behind:
+        if self._rows or self.behind:
             return
         self._wake.clear()
+        if timeout is None:
+            await self._wake.wait()
+            return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
@@ -78,8 +94,6 @@ class Inbox:
 
 @dataclass
 class _Channel:
-    fetch: Fetch
-    seq_of: SeqOf
     last: int
     ready: asyncio.Future[None]
     inboxes: set[Inbox] = field(default_factory=set)
@@ -89,18 +103,14 @@ class _Channel:
 
 
 class Hub:
-    def __init__(self, broadcast: Broadcast) -> None:
+    def __init__(self, broadcast: Broadcast, log: LogReader) -> None:
         self._broadcast = broadcast
+        self.log = log
         self._channels: dict[str, _Channel] = {}
 
     @asynccontextmanager
     async def inbox(
-        self,
-        channel: str,
-        fetch: Fetch,
-        seq_of: SeqOf,
-        start: int,
-        size: int = DEFAULT_INBOX_SIZE,
+        self, channel: str, start: int, size: int = DEFAULT_INBOX_SIZE
     ) -> AsyncIterator[Inbox]:
         """An inbox on `channel` for as long as the context is open.
 
@@ -109,7 +119,7 @@ class Hub:
         """
         state = self._channels.get(channel)
         if state is None:
-            state = _Channel(fetch, seq_of, start, asyncio.get_running_loop().create_future())
+            state = _Channel(start, asyncio.get_running_loop().create_future())
             self._channels[channel] = state
             state.task = asyncio.create_task(self._pump(channel, state), name=channel)
         state.streams += 1
@@ -152,7 +162,7 @@ class Hub:
                         for box in list(state.inboxes):
                             box.poke()
                     try:
-                        await self._offer_new_rows(state)
+                        await self._offer_new_rows(channel, state)
                     except Exception as error:  # the log is the truth: let each stream read it
                         if is_unreachable(error):
                             logger.warning("reading the log for %s: %s", channel, error)
@@ -171,12 +181,11 @@ class Hub:
             for box in list(state.inboxes):
                 box.orphan()
 
-    @staticmethod
-    async def _offer_new_rows(state: _Channel) -> None:
+    async def _offer_new_rows(self, channel: str, state: _Channel) -> None:
         """Read what the log holds past the channel's last row, once for all inboxes."""
-        while rows := await state.fetch(state.last):
+        while rows := await self.log.rows_after(channel, state.last):
             for row in rows:
-                state.last = max(state.last, state.seq_of(row))
+                state.last = max(state.last, self.log.seq_of(row))
                 for box in list(state.inboxes):
                     box.offer(row)
 

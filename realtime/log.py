@@ -1,4 +1,5 @@
-"""The campaign event log: appended in the change's transaction, read by streams."""
+"""The logs streams follow: a campaign's events and a user's notifications, appended in
+the change's transaction and read, per channel, by the hub and its streams."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from models import Campaign, CampaignEvent, EventKind, Notification, User
+from realtime.channels import CAMPAIGN, USER, channel_kind
 
 BATCH = 500
 
@@ -57,3 +59,19 @@ async def notifications_after(user_pk: int, seq: int, limit: int = BATCH) -> lis
     return list(
         await Notification.filter(recipient_id=user_pk, seq__gt=seq).order_by("seq").limit(limit)
     )
+
+
+class Log:
+    """The log behind each channel: rows after a seq, in seq order."""
+
+    async def rows_after(self, channel: str, seq: int) -> list[Any]:
+        kind, pk = channel_kind(channel)
+        if kind == CAMPAIGN:
+            return await events_after(pk, seq)
+        if kind == USER:
+            return await notifications_after(pk, seq)
+        raise ValueError(f"no log behind channel {channel!r}")
+
+    @staticmethod
+    def seq_of(row: Any) -> int:
+        return int(row.seq)

@@ -7,12 +7,10 @@ from functools import partial
 from typing import Any
 
 from models.database import until_reachable
-from realtime.hub import Fetch, Hub, SeqOf
+from realtime.hub import Hub
 
 
-async def follow(
-    hub: Hub, channel: str, fetch: Fetch, seq_of: SeqOf, *, after: int, head: int
-) -> AsyncIterator[Any]:
+async def follow(hub: Hub, channel: str, *, after: int, head: int) -> AsyncIterator[Any]:
     """Rows with seq > `after`, in seq order, then each new one as it is committed.
 
     The inbox opens before the replay, so a row committed meanwhile is either
@@ -22,14 +20,15 @@ async def follow(
     """
     last = after
     while True:  # a new inbox when the channel's pump failed under the old one
-        async with hub.inbox(channel, fetch, seq_of, start=head) as inbox:
+        async with hub.inbox(channel, start=head) as inbox:
             read_log = True
             while not inbox.orphaned:
                 if read_log:
                     inbox.behind = False
-                    rows = await until_reachable(partial(fetch, last), "reading the event log")
+                    read = partial(hub.log.rows_after, channel, last)
+                    rows = await until_reachable(read, "reading the event log")
                     for row in rows:
-                        last = seq_of(row)
+                        last = hub.log.seq_of(row)
                         yield row
                     if rows:
                         continue  # a full batch may have more behind it
@@ -39,7 +38,7 @@ async def follow(
                     read_log = True
                     continue
                 for row in inbox.take_all():
-                    seq = seq_of(row)
+                    seq = hub.log.seq_of(row)
                     if seq <= last:
                         continue
                     if seq != last + 1:

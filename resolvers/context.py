@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from models import Permission, User
+from realtime.bus import Bus
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders
 from resolvers.throttle import Throttle
@@ -31,6 +32,7 @@ class Context:
     connection_params: dict[str, Any] | None = None
     throttle: Throttle | None = None
     client_address: str = "unknown"
+    bus: Bus | None = None  # the process's realtime bus: streams follow it, writes signal on it
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from models import Notification, NotificationKind, Opportunity, User
+from realtime.after_commit import queue_until_commit, signal_after_commit
 from realtime.channels import user_channel
 from resolvers.errors import BadUserInput
 from resolvers.ids import decode_id
-from resolvers.outbox import queue_until_commit, signal_after_commit
 from resolvers.pagination import Page, PageArgs, paginate
 
 NEWEST_FIRST = ("-id",)

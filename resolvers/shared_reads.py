@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -18,24 +19,38 @@ class Missing:
 MISSING = Missing()
 
 
+@dataclass(slots=True)
+class _Entry(Generic[V]):
+    read_at: float
+    task: asyncio.Task[V]
+    read: Callable[[], Awaitable[V]]
+    refresh: asyncio.Task[V] | None = None  # a read started before it goes stale
+
+
 class SharedReads(Generic[V]):
     """A value per key, read at most once per `ttl` seconds however many streams ask at
-    once (a thousand streams meeting a stale entry make one query, not a thousand)."""
+    once (a thousand streams meeting a stale entry make one query, not a thousand).
+
+    A value past half its ttl is read again in the background while it is still
+    served, so that a key in steady use never makes anyone wait for its read.
+    """
 
     def __init__(self, ttl: float, limit: int = 10_000) -> None:
         self._ttl = ttl
         self._limit = limit
-        self._entries: dict[Hashable, tuple[float, asyncio.Task[V]]] = {}
+        self._entries: dict[Hashable, _Entry[V]] = {}
 
     def known(self, key: Hashable) -> V | Missing:
         """The key's value if it is read and fresh, else MISSING (the fast path: no await)."""
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] >= self._ttl:
+        if entry is None or not _succeeded(entry.task):
             return MISSING
-        task = entry[1]
-        if not task.done() or task.cancelled() or task.exception() is not None:
+        age = time.monotonic() - entry.read_at
+        if age >= self._ttl:
             return MISSING
-        return task.result()
+        if age >= self._ttl / 2 and entry.refresh is None:
+            entry.refresh = self._refresh(key, entry)
+        return entry.task.result()
 
     async def get(
         self,
@@ -48,14 +63,34 @@ class SharedReads(Generic[V]):
         if not isinstance(known, Missing) and usable(known):
             return known
         entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and now - entry[0] < self._ttl and not entry[1].done():
-            return await asyncio.shield(entry[1])  # a read in flight: share it
+        if entry is not None and not entry.task.done():  # a read in flight: share it
+            value = await asyncio.shield(entry.task)
+            if usable(value):
+                return value
         if len(self._entries) >= self._limit:
             self._entries.clear()
         task = asyncio.ensure_future(read())
-        self._entries[key] = (now, task)
+        self._entries[key] = _Entry(time.monotonic(), task, read)
         return await asyncio.shield(task)
+
+    def _refresh(self, key: Hashable, entry: _Entry[V]) -> asyncio.Task[V]:
+        started = time.monotonic()
+        task = asyncio.ensure_future(entry.read())
+
+        def settle(_: asyncio.Task[V]) -> None:
+            if self._entries.get(key) is not entry:
+                return  # replaced meanwhile by a read of its own
+            if _succeeded(task):
+                self._entries[key] = _Entry(started, task, entry.read)
+            else:
+                entry.refresh = None  # the next caller tries again
+
+        task.add_done_callback(settle)
+        return task
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _succeeded(task: asyncio.Task[Any]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None

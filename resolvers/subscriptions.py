@@ -19,14 +19,13 @@ from models import (
 )
 from models.database import until_reachable
 from realtime import log
-from realtime.bus import Bus, current_bus
+from realtime.bus import Bus
 from realtime.channels import campaign_channel, user_channel
 from realtime.streams import follow
 from resolvers.access import sees_campaign
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
-from resolvers.loaders import Loaders
 from resolvers.shared_reads import Missing, SharedReads
 
 RECHECK_SECONDS = 1.0
@@ -157,7 +156,7 @@ async def campaign_events_seen(
     context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
 ) -> AsyncIterator[Seen]:
     """campaign_events, each with the viewer's scope as of that event."""
-    bus = _bus()
+    bus = _bus(context)
     head = await log.last_seq(campaign.pk)
     start = head if after is None else decode_event_cursor(after, campaign.pk)
     if start > head:
@@ -170,20 +169,12 @@ async def campaign_events_seen(
                 "subscribe with its lastEventCursor"
             )
     watch = AccessWatch(context, campaign.pk)
-    async for event in follow(
-        bus.hub,
-        campaign_channel(campaign.pk),
-        lambda seq: log.events_after(campaign.pk, seq),
-        _event_seq,
-        after=start,
-        head=head,
-    ):
+    async for event in follow(bus.hub, campaign_channel(campaign.pk), after=start, head=head):
         scope = await watch.check(event)
         if kinds is not None and event.kind not in kinds:
             continue
         if event.kind in CARD_EVENTS and not scope.opportunity_access:
             continue  # without the opportunity function, cards do not exist for the viewer
-        context.loaders = Loaders(context.viewer)
         yield Seen(event, scope)
 
 
@@ -195,31 +186,16 @@ async def chat_message_of(event: CampaignEvent) -> ChatMessage:
 
 async def my_notifications(context: Context, after: str | None) -> AsyncIterator[Notification]:
     viewer = context.require_viewer()
-    bus = _bus()
+    bus = _bus(context)
     head = (await User.get(id=viewer.pk)).notification_seq
     start = head if after is None else decode_notification_cursor(after)
-    async for row in follow(
-        bus.hub,
-        user_channel(viewer.pk),
-        lambda seq: log.notifications_after(viewer.pk, seq),
-        _notification_seq,
-        after=min(start, head),
-        head=head,
-    ):
-        context.loaders = Loaders(context.viewer)
+    channel = user_channel(viewer.pk)
+    async for row in follow(bus.hub, channel, after=min(start, head), head=head):
         yield row
 
 
-def _event_seq(row: CampaignEvent) -> int:
-    return int(row.seq)
-
-
-def _notification_seq(row: Notification) -> int:
-    return int(row.seq)
-
-
-def _bus() -> Bus:
-    bus = current_bus()
+def _bus(context: Context) -> Bus:
+    bus = context.bus
     if bus is None:
         raise RuntimeError("no realtime bus: the app's lifespan opens one")
     return bus

@@ -9,29 +9,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
+from realtime.limit_store import Counters
 from resolvers.errors import RateLimited
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A fixed-window count and the seconds until the window ends."""
-
-    count: int
-    resets_in: float
-
-
-class Counters(Protocol):
-    async def hit(self, key: str, window_seconds: int) -> Window:
-        """Counts one more in `key`'s window, starting a window when none runs."""
-        ...
-
-    async def take_back(self, key: str) -> None:
-        """Counts one less in the running window, if one runs."""
-        ...
-
-    async def clear(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

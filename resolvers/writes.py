@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from models import Campaign, CampaignEvent, EventKind, Opportunity, User
+from realtime.after_commit import signal_after_commit, transaction
 from realtime.channels import campaign_channel
 from realtime.log import append_event
 from resolvers.errors import Conflict, NotFound
-from resolvers.outbox import signal_after_commit, transaction
 
 
 @asynccontextmanager

@@ -2,7 +2,9 @@
 
 A live stream yields SharedEvents. The first subscriber of a group to reach an
 event executes it and renders the payload; the others of its group get those bytes
-(see schema/live_groups.py).
+(schema/live_groups.py), most of them straight from their own stream
+(schema/live_delivery.py). Each execution has fresh loaders, so it never reads a
+row older than its event.
 
 Should the database go away while an event's fields load, the result would carry
 SERVICE_UNAVAILABLE errors: the event is executed again once the database answers
@@ -12,7 +14,7 @@ skips an event and never sends an error for an outage.
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from typing import Any
 
 import orjson
@@ -22,14 +24,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from models.database import is_unreachable, ping, until_reachable
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from schema.live_groups import Frames, Group, Rendered, SharedEvent, group_of
+from schema.live_groups import Frames, Rendered, SharedEvent
 
 
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, with a subscription's events executed as above."""
 
     _origin: EventExecutor | None = None
-    _group: Group | None = None
 
     def build_per_event_executor(self, payload: Any) -> EventExecutor:
         executor = super().build_per_event_executor(payload)
@@ -45,32 +46,22 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         return self._until_complete(super().execute_operation(serially), serially)
 
     async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
-        key = self._group_of_subscription().key(event)
-        execution = self._frames().claim(key, lambda: self._execute_for_group(event, serially))
-        if execution.done():
-            return _carrying(execution.result())
-        # Shielded: the execution serves the whole group, whoever started it and leaves.
-        return _carrying(await asyncio.shield(execution))
+        execute = partial(self._execute_for_group, event, serially)
+        execution = self._frames().claim(event.key, execute)
+        # The execution serves the whole group: leaving does not cancel it.
+        await execution.rendered()
+        return _carrying(execution.task.result())  # raises what the execution raised
 
     async def _execute_for_group(self, event: SharedEvent, serially: bool | None) -> Rendered:
         return self._render(await self._execute_loaded(event, serially))
 
     async def _execute_loaded(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
         """The event executed for this subscriber (retried through a database outage)."""
+        self._fresh_loaders()
         self.root_value = await event.load()
         base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
         result: ExecutionResult = await self._until_complete(base, serially)
         return result
-
-    def _group_of_subscription(self) -> Group:
-        origin = self._origin
-        assert origin is not None
-        if origin._group is None:
-            fragments = {name: details.definition for name, details in self.fragments.items()}
-            origin._group = group_of(
-                self.schema, self.operation, fragments, self.variable_values.coerced
-            )
-        return origin._group
 
     def _frames(self) -> Frames:
         frames = self._app_schema().frames
@@ -100,9 +91,12 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
             await until_reachable(ping, "executing a subscription event")
             assert self._origin is not None
             again = self._origin.build_per_event_executor(self.root_value)
-            if isinstance(self.context_value, Context):
-                self.context_value.loaders = Loaders(self.context_value.viewer)
+            self._fresh_loaders()
             result = StrawberryGraphQLCoreExecutionContext.execute_operation(again, serially)
+
+    def _fresh_loaders(self) -> None:
+        if isinstance(self.context_value, Context):
+            self.context_value.loaders = Loaders(self.context_value.viewer)
 
 
 class SoloExecutor(EventExecutor):

@@ -113,6 +113,12 @@ class SharedEvent:
     scope: Hashable | None
     viewer_pk: int | None
     load: Callable[[], Awaitable[Any]]
+    group: Group
+
+    @property
+    def key(self) -> Hashable:
+        """Subscribers whose events have equal keys get the same payload."""
+        return self.group.key(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,31 +247,55 @@ def rendered_payload(message: object) -> Rendered | None:
     return data if isinstance(data, Rendered) else None
 
 
+class Execution:
+    """One group's execution of one event: awaited by every subscriber of the group,
+    cancelled with none of them."""
+
+    __slots__ = ("_finished", "task")
+
+    def __init__(self, execute: Coroutine[Any, Any, Rendered]) -> None:
+        self.task = asyncio.create_task(execute, name="live event execution")
+        self._finished = asyncio.Event()
+        self.task.add_done_callback(lambda _: self._finished.set())
+
+    async def rendered(self) -> Rendered | None:
+        """The payload; None when the execution failed (the subscriber must execute it)."""
+        if not self.task.done():
+            await self._finished.wait()  # a waiter's own future: cancelling it is local
+        if self.task.cancelled() or self.task.exception() is not None:
+            return None
+        return self.task.result()
+
+
 class Frames:
     """The executions of recent live events, one per group key; bounded."""
 
     def __init__(self, kept: int = FRAMES_KEPT) -> None:
         self._kept = kept
-        self._executions: OrderedDict[Hashable, asyncio.Task[Rendered]] = OrderedDict()
+        self._executions: OrderedDict[Hashable, Execution] = OrderedDict()
         self.executions = 0
+
+    def running(self, key: Hashable) -> Execution | None:
+        """The key's execution, if one was started (and did not fail)."""
+        return self._executions.get(key)
 
     def claim(
         self, key: Hashable, execute: Callable[[], Coroutine[Any, Any, Rendered]]
-    ) -> asyncio.Task[Rendered]:
+    ) -> Execution:
         """The key's execution, started by this call when there is none yet."""
-        task = self._executions.get(key)
-        if task is None:
-            task = asyncio.create_task(execute(), name="live event execution")
-            task.add_done_callback(partial(self._done, key))
-            self._executions[key] = task
+        execution = self._executions.get(key)
+        if execution is None:
+            execution = Execution(execute())
+            execution.task.add_done_callback(partial(self._done, key, execution))
+            self._executions[key] = execution
             if len(self._executions) > self._kept:
                 self._executions.popitem(last=False)
             self.executions += 1
-        return task
+        return execution
 
-    def _done(self, key: Hashable, task: asyncio.Task[Rendered]) -> None:
+    def _done(self, key: Hashable, execution: Execution, task: asyncio.Task[Rendered]) -> None:
         failed = task.cancelled() or task.exception() is not None
-        if failed and self._executions.get(key) is task:
+        if failed and self._executions.get(key) is execution:
             # Each subscriber that waited got the error; the next ones try again.
             del self._executions[key]
 

@@ -1,7 +1,8 @@
 """Subscriptions: live boards, chat and the viewer's notifications.
 
-Each stream yields SharedEvents: the event is executed once per group of
-subscribers whose answers cannot differ (schema/live_groups.py)."""
+Each stream has an event executed once per group of subscribers whose answers
+cannot differ (schema/live_groups.py): the first of a group to reach it yields it to
+be executed, the others send that execution's frame (schema/live_delivery.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from resolvers.subscriptions import CHAT, Seen
 from schema.chat import ChatMessage
 from schema.events import CampaignEvent
 from schema.guards import IsAuthenticated
+from schema.live_delivery import Delivery
 from schema.live_groups import SharedEvent
 from schema.notification import Notification
 
@@ -40,10 +42,12 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[CampaignEvent, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        channel = campaign_channel(campaign.pk)
+        channel, delivery = campaign_channel(campaign.pk), Delivery(info)
         async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, None):
-            # The annotation names the GraphQL type; what executes it is the SharedEvent.
-            yield _shared(info, channel, seen, partial(_event, seen.event))  # type: ignore[misc]
+            event = _shared(info, delivery, channel, seen, partial(_event, seen.event))
+            if not await delivery.sent(event):
+                # The annotation names the GraphQL type; what executes it is the SharedEvent.
+                yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -54,9 +58,11 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ChatMessage, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        channel = campaign_channel(campaign.pk)
+        channel, delivery = campaign_channel(campaign.pk), Delivery(info)
         async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, CHAT):
-            yield _shared(info, channel, seen, partial(_message, seen.event))  # type: ignore[misc]
+            event = _shared(info, delivery, channel, seen, partial(_message, seen.event))
+            if not await delivery.sent(event):
+                yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -66,20 +72,24 @@ class Subscription:
         self, info: Info[Context, None], after: str | None = None
     ) -> AsyncGenerator[Notification, None]:
         viewer = info.context.require_viewer()
+        channel, delivery = user_channel(viewer.pk), Delivery(info)
         async for row in subscriptions.my_notifications(info.context, after):
-            shared = SharedEvent(
-                user_channel(viewer.pk), int(row.seq), None, viewer.pk, partial(_notification, row)
-            )
-            yield shared  # type: ignore[misc]
+            load = partial(_notification, row)
+            event = SharedEvent(channel, int(row.seq), None, viewer.pk, load, delivery.group)
+            if not await delivery.sent(event):
+                yield event  # type: ignore[misc]
 
 
 def _shared(
-    info: Info[Context, None], channel: str, seen: Seen, load: Callable[[], Awaitable[Any]]
+    info: Info[Context, None],
+    delivery: Delivery,
+    channel: str,
+    seen: Seen,
+    load: Callable[[], Awaitable[Any]],
 ) -> SharedEvent:
     viewer = info.context.viewer
-    return SharedEvent(
-        channel, int(seen.event.seq), seen.scope, viewer.pk if viewer else None, load
-    )
+    viewer_pk = viewer.pk if viewer else None
+    return SharedEvent(channel, int(seen.event.seq), seen.scope, viewer_pk, load, delivery.group)
 
 
 async def _event(row: CampaignEventModel) -> CampaignEvent:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,12 +24,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from models.database import close_database, open_database
-from realtime.bus import current_bus, open_bus
+from realtime.bus import Bus, open_bus
+from realtime.limit_store import LimitStore, open_limit_store
 from realtime.transport import redis_answers
 from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
 from resolvers.subscriptions import forget_access
 from resolvers.throttle import Throttle, ThrottleLimits
+from schema.live_delivery import next_frame
 from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
@@ -39,7 +40,6 @@ from server.background import log_retention, registration_watch
 from server.connection_slots import ConnectionSlots
 from server.health import database_answers
 from server.http_guard import HttpGuard
-from server.limit_store import LimitStore, open_limit_store
 from server.outage import answers_unavailable, mark_unavailable, or_unavailable, refuse
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
@@ -79,6 +79,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
         self.store: LimitStore | None = None
         self.slots: ConnectionSlots | None = None
+        self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
         self.open_websockets = 0
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -95,7 +96,7 @@ class GraphQLApp(GraphQL[Context, None]):
         """JSON; a live payload rendered once for its group is spliced in as it is."""
         rendered = rendered_payload(data)
         if rendered is not None and isinstance(data, dict):
-            return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{rendered.text}}}'
+            return next_frame(str(data["id"]), rendered)
         return super().encode_json(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
@@ -143,6 +144,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response,
             throttle=Throttle(self.store, self.throttle_limits) if self.store else None,
             client_address=request.client.host if request.client else "unknown",
+            bus=self.bus,
         )
 
 
@@ -157,11 +159,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         forget_access()
         try:
             async with (
-                open_bus(settings.redis_url),
+                open_bus(settings.redis_url) as bus,
                 open_limit_store(settings.redis_url) as store,
-                registration_watch(settings.registration_check_seconds),
+                registration_watch(bus, settings.registration_check_seconds),
                 log_retention(settings.event_retention_days),
             ):
+                graphql.bus = bus
                 graphql.use_store(store)
                 try:
                     yield {}
@@ -169,11 +172,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     if graphql.slots is not None:
                         await graphql.slots.close()
         finally:
+            graphql.bus = None
             graphql.use_store(None)
             await close_database()
 
     async def healthz(request: Request) -> Response:
-        bus = current_bus()
+        bus = graphql.bus
         live = {
             "websockets": graphql.open_websockets,
             **(bus.hub.stats() if bus else {}),

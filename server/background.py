@@ -9,6 +9,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from datetime import UTC, datetime, timedelta
 
 from models.database import is_unreachable
+from realtime.after_commit import publishing_to
+from realtime.bus import Bus
 from realtime.log import purge_before
 from resolvers.registration import notify_overdue_registrations
 
@@ -52,13 +54,14 @@ async def periodic(
             await asyncio.wait_for(task, ROUND_GRACE_SECONDS)
 
 
-def registration_watch(seconds: float) -> AbstractAsyncContextManager[None]:
+def registration_watch(bus: Bus, seconds: float) -> AbstractAsyncContextManager[None]:
     """Tell managers of cards that passed their registration deadline unowned."""
-    return periodic(
-        seconds,
-        lambda: notify_overdue_registrations(datetime.now(UTC)),
-        "registration deadline check",
-    )
+
+    async def check() -> None:
+        with publishing_to(bus):
+            await notify_overdue_registrations(datetime.now(UTC))
+
+    return periodic(seconds, check, "registration deadline check")
 
 
 def log_retention(days: int) -> AbstractAsyncContextManager[None]:

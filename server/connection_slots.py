@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from server.limit_store import Lease, LimitStore
+from realtime.limit_store import Lease, LimitStore
 
 logger = logging.getLogger("funnelgraph.websocket")
 

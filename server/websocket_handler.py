@@ -1,11 +1,17 @@
 """graphql-transport-ws with our limits: a coded error past the per-connection operation
 cap, close code 4429 past the per-user connection cap, 1013 while the database is out of
-reach; a client that leaves mid-send is no incident."""
+reach; a client that leaves mid-send is no incident. Each subscription's stream may
+send its group's frames itself (schema/live_delivery.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected as SocketClosed
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -17,10 +23,31 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from resolvers.context import Context
 from resolvers.errors import RateLimited, ServiceUnavailable
+from schema.live_delivery import next_prefix, sending_to
+from schema.live_groups import Rendered
 from server.connection_slots import TOO_MANY_CONNECTIONS, TooManyConnections
 from server.outage import TRY_AGAIN_LATER
 
 logger = logging.getLogger("funnelgraph.websocket")
+
+
+class FrameSink:
+    """Writes a group's rendered payload as one operation's `next` message."""
+
+    __slots__ = ("_prefix", "_socket")
+
+    def __init__(self, socket: AsyncWebSocketAdapter, operation_id: str) -> None:
+        assert isinstance(socket, ASGIWebSocketAdapter)
+        self._socket = socket.ws
+        self._prefix = next_prefix(operation_id)
+
+    async def __call__(self, rendered: Rendered) -> None:
+        try:
+            await self._socket.send_text(f"{self._prefix}{rendered.text}}}")
+        except (WebSocketDisconnect, SocketClosed):
+            # The client left (or the socket was closed): the operation is over, as when
+            # the handler cancels it at close; not an error to report on the stream.
+            raise asyncio.CancelledError("the client left") from None
 
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -48,7 +75,8 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
-        await super().handle_subscribe(message)
+        with sending_to(FrameSink(self.websocket, message["id"])):
+            await super().handle_subscribe(message)  # starts the operation's task
 
     async def handle_task_exception(self, error: Exception) -> None:
         if isinstance(error, WebSocketDisconnected):

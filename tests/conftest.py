@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -22,6 +23,7 @@ import pytest
 from tortoise import Tortoise, connections
 
 from models.database import apply_migrations
+from realtime.bus import Bus
 from server.app import create_app
 from server.settings import Environment, Limits, Settings
 from tests.graphql import GraphQLClient
@@ -128,6 +130,14 @@ async def app(settings: Settings) -> AsyncIterator[object]:
     async with application.router.lifespan_context(application):
         await _empty_tables(settings.database_url)
         yield application
+
+
+@pytest.fixture
+def bus(app: Any) -> Bus:
+    """The realtime bus the app's lifespan opened (what each operation's Context carries)."""
+    graphql = next(route.app for route in app.routes if getattr(route, "path", "") == "/graphql")
+    assert graphql.bus is not None
+    return cast(Bus, graphql.bus)
 
 
 @pytest.fixture

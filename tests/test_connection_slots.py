@@ -1,4 +1,4 @@
-"""server/connection_slots.py and the slot leases of server/limit_store.py, on a Redis
+"""server/connection_slots.py and the slot leases of realtime/limit_store.py, on a Redis
 of the test's own: renewed together, and a bounded number of Redis connections."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from server.limit_store import POOL_SIZE, Lease, open_limit_store
+from realtime.limit_store import POOL_SIZE, Lease, open_limit_store
 from tests.live import redis_server
 
 pytestmark = pytest.mark.postgres_only  # a Redis test; the SQLite run has no Redis

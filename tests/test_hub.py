@@ -11,6 +11,20 @@ from broadcaster._backends.memory import MemoryBackend
 from realtime.hub import Hub
 
 
+class ListLog:
+    """A log of seqs in a list, as the hub reads any channel's log."""
+
+    def __init__(self, rows: list[int] | None = None) -> None:
+        self.rows = rows if rows is not None else []
+
+    async def rows_after(self, channel: str, seq: int) -> list[int]:
+        return [row for row in self.rows if row > seq]
+
+    @staticmethod
+    def seq_of(row: int) -> int:
+        return row
+
+
 class SlowToSubscribe(MemoryBackend):
     """Like a Redis round trip: subscribing takes a moment."""
 
@@ -23,22 +37,18 @@ async def test_a_stream_that_leaves_while_the_channel_subscribes_does_not_strand
     # given a broadcast that is slow to subscribe, and a log of rows
     broadcast = Broadcast(backend=SlowToSubscribe("memory://"))
     await broadcast.connect()
-    log: list[int] = []
-
-    async def fetch(after: int) -> list[int]:
-        return [seq for seq in log if seq > after]
-
-    hub = Hub(broadcast)
+    log = ListLog()
+    hub = Hub(broadcast, log)
     first_ready = asyncio.Event()
 
     async def first_stream() -> list[int]:
-        async with hub.inbox("campaign:1", fetch, int, start=0) as box:
+        async with hub.inbox("campaign:1", start=0) as box:
             first_ready.set()
             await box.wait(5)
             return box.take_all()
 
     async def second_stream_gives_up() -> None:
-        async with hub.inbox("campaign:1", fetch, int, start=0):
+        async with hub.inbox("campaign:1", start=0):
             pass
 
     # when the second stream joins and is cancelled before the subscription is ready
@@ -50,7 +60,7 @@ async def test_a_stream_that_leaves_while_the_channel_subscribes_does_not_strand
     with contextlib.suppress(asyncio.CancelledError):
         await second
     await asyncio.wait_for(first_ready.wait(), 2)
-    log.append(1)
+    log.rows.append(1)
     await broadcast.publish("campaign:1", "1")
     # then the first stream is still served
     assert await asyncio.wait_for(first, 2) == [1]
@@ -61,12 +71,8 @@ async def test_the_channel_unsubscribes_when_its_last_stream_leaves():
     backend = MemoryBackend("memory://")
     broadcast = Broadcast(backend=backend)
     await broadcast.connect()
-    hub = Hub(broadcast)
-
-    async def fetch(after: int) -> list[int]:
-        return []
-
-    async with hub.inbox("campaign:2", fetch, int, start=0):
+    hub = Hub(broadcast, ListLog())
+    async with hub.inbox("campaign:2", start=0):
         assert "campaign:2" in backend._subscribed
     await asyncio.sleep(0.05)
     assert "campaign:2" not in backend._subscribed

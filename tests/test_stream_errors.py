@@ -12,7 +12,7 @@ from tests.factories import make_user
 MINE = "subscription { myNotifications { kind } }"
 
 
-async def test_unexpected_error_in_a_stream_reaches_the_client_masked(app, monkeypatch, caplog):
+async def test_unexpected_error_in_a_stream_reaches_the_client_masked(bus, monkeypatch, caplog):
     # given a stream that fails inside with an internal detail
     viewer = await make_user()
 
@@ -21,7 +21,7 @@ async def test_unexpected_error_in_a_stream_reaches_the_client_masked(app, monke
         yield  # pragma: no cover  (makes this an async generator)
 
     monkeypatch.setattr(subscriptions, "my_notifications", broken)
-    context = Context(viewer=viewer, tokens=JwtTokens(TEST_SECRET, 60))
+    context = Context(viewer=viewer, tokens=JwtTokens(TEST_SECRET, 60), bus=bus)
     # when
     sent = await _as_sent(MINE, context)
     # then
@@ -29,9 +29,9 @@ async def test_unexpected_error_in_a_stream_reaches_the_client_masked(app, monke
     assert "secret" in caplog.text
 
 
-async def test_expected_error_in_a_stream_keeps_its_code(app):
+async def test_expected_error_in_a_stream_keeps_its_code(bus):
     # given a signed-out context
-    context = Context(viewer=None, tokens=JwtTokens(TEST_SECRET, 60))
+    context = Context(viewer=None, tokens=JwtTokens(TEST_SECRET, 60), bus=bus)
     # when
     sent = await _as_sent(MINE, context)
     # then

@@ -14,8 +14,6 @@ from typing import Protocol
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from resolvers.throttle import Counters, Window
-
 logger = logging.getLogger("funnelgraph.limits")
 
 PREFIX = "funnelgraph:limit:"
@@ -23,6 +21,27 @@ PREFIX = "funnelgraph:limit:"
 # refusing every request would turn an outage of the cache into an outage of the API.
 OUTAGE_PAUSE_SECONDS = 5.0
 POOL_SIZE = 10  # Redis connections per process for the limits, whatever the load
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A fixed-window count and the seconds until the window ends."""
+
+    count: int
+    resets_in: float
+
+
+class Counters(Protocol):
+    async def hit(self, key: str, window_seconds: int) -> Window:
+        """Counts one more in `key`'s window, starting a window when none runs."""
+        ...
+
+    async def take_back(self, key: str) -> None:
+        """Counts one less in the running window, if one runs."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
 
 _CLAIM = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])

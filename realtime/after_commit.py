@@ -1,16 +1,20 @@
-"""Transactions whose realtime signals go out only after they commit."""
+"""Transactions whose realtime signals go out only after they commit.
+
+Signals go to the bus of the operation under way: the app's Context carries it, and
+each operation (schema/operation_context.py) or background round publishes to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tortoise.transactions import in_transaction
 
-from realtime.bus import current_bus
+from realtime.bus import Bus
 
 T = TypeVar("T")
 
@@ -23,6 +27,18 @@ class _Outbox:
 
 
 _current: ContextVar[_Outbox | None] = ContextVar("outbox", default=None)
+_bus: ContextVar[Bus | None] = ContextVar("operation bus", default=None)
+
+
+@contextmanager
+def publishing_to(bus: Bus | None) -> Iterator[None]:
+    """Transactions committed inside this block signal on `bus` (None: on nothing;
+    streams then find the rows in the log at their channel's next quiet check)."""
+    token = _bus.set(bus)
+    try:
+        yield
+    finally:
+        _bus.reset(token)
 
 
 @asynccontextmanager
@@ -37,7 +53,7 @@ async def transaction() -> AsyncIterator[None]:
                 await flush(outbox.queues[name])
     finally:
         _current.reset(token)
-    bus = current_bus()
+    bus = _bus.get()
     if bus is not None:
         for channel, seq in outbox.signals:
             bus.publish_soon(channel, seq)
@@ -60,5 +76,5 @@ def queue_until_commit(name: str, flush: Callable[[list[T]], Awaitable[None]]) -
 def _outbox() -> _Outbox:
     outbox = _current.get()
     if outbox is None:
-        raise RuntimeError("this needs an enclosing outbox.transaction()")
+        raise RuntimeError("this needs an enclosing after_commit.transaction()")
     return outbox

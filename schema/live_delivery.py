@@ -1,0 +1,68 @@
+"""A live event's way from its group's execution to each subscriber's socket.
+
+The first subscriber of a group to reach an event yields it: Strawberry executes it
+(schema/event_execution.py) and sends the `next` message. Every other subscriber of
+the group finds that execution under the event's group key and writes the rendered
+frame to its own socket directly, from its own stream's task, with only its
+operation id spliced in: no execution, no result processing, no JSON encoding.
+
+Each stream sends from its own task, so a stalled socket holds up only its own
+stream (uvicorn's send waits while the socket's write buffer is full); meanwhile
+its inbox fills, overflows, and the stream goes on from the log (realtime/hub.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from strawberry.types import Info
+
+from schema.live_groups import Frames, Group, Rendered, SharedEvent, group_of
+
+Sink = Callable[[Rendered], Awaitable[None]]
+_sink: ContextVar[Sink | None] = ContextVar("live frame sink", default=None)
+
+
+def next_frame(operation_id: str, rendered: Rendered) -> str:
+    """The graphql-transport-ws `next` message carrying a rendered payload."""
+    return f"{next_prefix(operation_id)}{rendered.text}}}"
+
+
+def next_prefix(operation_id: str) -> str:
+    return f'{{"id":{json.dumps(operation_id)},"type":"next","payload":'
+
+
+@contextmanager
+def sending_to(sink: Sink) -> Iterator[None]:
+    """Streams started inside this block send their groups' frames to `sink`."""
+    token = _sink.set(sink)
+    try:
+        yield
+    finally:
+        _sink.reset(token)
+
+
+class Delivery:
+    """One subscription's group, and its direct way to its socket (when it has one)."""
+
+    def __init__(self, info: Info[Any, Any]) -> None:
+        raw = info._raw_info
+        self.group: Group = group_of(raw.schema, raw.operation, raw.fragments, info.variable_values)
+        self._frames: Frames = info.schema.frames  # type: ignore[attr-defined]
+        self._sink = _sink.get()
+
+    async def sent(self, event: SharedEvent) -> bool:
+        """True once the event's frame went out to this socket; False when the stream
+        must yield it (no execution of its group yet, or that execution failed)."""
+        if self._sink is None:
+            return False
+        execution = self._frames.running(event.key)
+        rendered = None if execution is None else await execution.rendered()
+        if rendered is None:
+            return False
+        await self._sink(rendered)
+        return True

@@ -1,0 +1,89 @@
+"""resolvers/shared_reads.py: one read per key however many streams ask, refreshed ahead."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from resolvers.shared_reads import MISSING, SharedReads
+
+
+class Reader:
+    """Counts reads; each returns the next number, after `delay` seconds."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.reads = 0
+        self.delay = delay
+        self.fail = False
+
+    async def __call__(self) -> int:
+        self.reads += 1
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise ConnectionError("database away")
+        return self.reads
+
+
+async def test_a_thousand_streams_meeting_a_missing_key_make_one_read():
+    reads, read = SharedReads[int](ttl=10), Reader()
+    values = await asyncio.gather(*(reads.get("user:1", read) for _ in range(1000)))
+    assert read.reads == 1
+    assert set(values) == {1}
+
+
+async def test_a_key_in_use_is_read_again_in_the_background_and_nobody_waits():
+    # given a value read with a 0.2 s ttl
+    reads, read = SharedReads[int](ttl=0.2), Reader(delay=0.02)
+    assert await reads.get("k", read) == 1
+    # when it is asked for past half its ttl
+    await asyncio.sleep(0.12)
+    # then the old value is served at once, while a second read runs
+    assert reads.known("k") == 1
+    await asyncio.sleep(0)
+    assert read.reads == 2
+    await asyncio.sleep(0.05)
+    # and once that read is in, its value is served, without a third read
+    assert reads.known("k") == 2
+    assert read.reads == 2
+
+
+async def test_a_stale_value_is_never_served():
+    reads, read = SharedReads[int](ttl=0.05), Reader()
+    await reads.get("k", read)
+    await asyncio.sleep(0.06)
+    assert reads.known("k") is MISSING
+    assert await reads.get("k", read) == 2
+
+
+async def test_an_unusable_value_is_read_again_once_for_all_who_ask():
+    # given a value that callers need newer (a membership change at a later seq)
+    reads, read = SharedReads[int](ttl=10), Reader()
+    await reads.get("k", read)
+    # when many ask for a value of at least 2 at once
+    values = await asyncio.gather(*(reads.get("k", read, lambda v: v >= 2) for _ in range(50)))
+    # then one more read serves them all
+    assert set(values) == {2}
+    assert read.reads == 2
+
+
+async def test_a_failed_read_is_not_kept():
+    reads, read = SharedReads[int](ttl=10), Reader()
+    read.fail = True
+    with pytest.raises(ConnectionError):
+        await reads.get("k", read)
+    assert reads.known("k") is MISSING
+    read.fail = False
+    assert await reads.get("k", read) == 2
+
+
+async def test_a_failed_background_read_keeps_the_value_until_it_goes_stale():
+    reads, read = SharedReads[int](ttl=0.2), Reader(delay=0.01)
+    await reads.get("k", read)
+    read.fail = True
+    await asyncio.sleep(0.12)
+    assert reads.known("k") == 1  # starts the refresh, which fails
+    await asyncio.sleep(0.03)
+    assert reads.known("k") == 1  # and the next caller starts another
+    await asyncio.sleep(0)
+    assert read.reads == 3

@@ -26,6 +26,7 @@ from models import (
     User,
 )
 from resolvers.columns import column_pages
+from resolvers.event_rows import EventRows
 from resolvers.pagination import Page, PageArgs
 
 M = TypeVar("M", bound=Model)
@@ -33,24 +34,24 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def by_id(model: type[M]) -> DataLoader[int, M | None]:
+def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
     async def load(ids: list[int]) -> list[M | None]:
         found = {row.pk: row for row in await model.filter(id__in=ids)}
         return [found.get(pk) for pk in ids]
 
-    return DataLoader(load_fn=load)
+    return load
 
 
 def grouped(
     fetch: Callable[[list[int]], Awaitable[Iterable[V]]], key: Callable[[V], int]
-) -> DataLoader[int, list[V]]:
+) -> Callable[[list[int]], Awaitable[list[list[V]]]]:
     async def load(ids: list[int]) -> list[list[V]]:
         groups: dict[int, list[V]] = defaultdict(list)
         for row in await fetch(ids):
             groups[key(row)].append(row)
         return [groups.get(pk, []) for pk in ids]
 
-    return DataLoader(load_fn=load)
+    return load
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,81 +79,107 @@ async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
 
 
 class Loaders:
-    """Fresh for each operation (and each subscription event), so never stale."""
+    """Fresh for each operation (and each execution of a live event), so never stale.
 
-    # Each loader is made on first use: an event sent to many subscribers builds
-    # a fresh Loaders per subscriber, and most events touch two or three of them.
-    def __init__(self, viewer: User | None) -> None:
+    Every loader but the contact guard's reads the same rows for any viewer: for a
+    live event those come from the event's rows (`rows`), read once for all the
+    groups that execute it.
+    """
+
+    # Each loader is made on first use: most events touch two or three of them.
+    def __init__(self, viewer: User | None, rows: EventRows | None = None) -> None:
         self.viewer = viewer
+        self._rows = rows
+
+    def _neutral(
+        self, name: str, load: Callable[[list[K]], Awaitable[Sequence[V]]]
+    ) -> DataLoader[K, V]:
+        """A dataloader whose answers are the same for every viewer."""
+        return DataLoader(load_fn=load if self._rows is None else self._rows.sharing(name, load))
 
     @cached_property
     def user_by_id(self) -> DataLoader[int, User | None]:
-        return by_id(User)
+        return self._neutral("user_by_id", by_id(User))
 
     @cached_property
     def customer_by_id(self) -> DataLoader[int, Customer | None]:
-        return by_id(Customer)
+        return self._neutral("customer_by_id", by_id(Customer))
 
     @cached_property
     def campaign_by_id(self) -> DataLoader[int, Campaign | None]:
-        return by_id(Campaign)
+        return self._neutral("campaign_by_id", by_id(Campaign))
 
     @cached_property
     def stage_by_id(self) -> DataLoader[int, Stage | None]:
-        return by_id(Stage)
+        return self._neutral("stage_by_id", by_id(Stage))
 
     @cached_property
     def opportunity_by_id(self) -> DataLoader[int, Opportunity | None]:
-        return by_id(Opportunity)
+        return self._neutral("opportunity_by_id", by_id(Opportunity))
 
     @cached_property
     def task_by_id(self) -> DataLoader[int, Task | None]:
-        return by_id(Task)
+        return self._neutral("task_by_id", by_id(Task))
 
     @cached_property
     def order_by_id(self) -> DataLoader[int, Order | None]:
-        return by_id(Order)
+        return self._neutral("order_by_id", by_id(Order))
 
     @cached_property
     def stages_by_campaign(self) -> DataLoader[int, list[Stage]]:
-        return grouped(
-            lambda ids: Stage.filter(campaign_id__in=ids, removed_at__isnull=True).order_by(
-                "position"
+        return self._neutral(
+            "stages_by_campaign",
+            grouped(
+                lambda ids: Stage.filter(campaign_id__in=ids, removed_at__isnull=True).order_by(
+                    "position"
+                ),
+                lambda stage: stage.campaign_id,
             ),
-            lambda stage: stage.campaign_id,
         )
 
     @cached_property
     def members_by_campaign(self) -> DataLoader[int, list[CampaignMember]]:
-        return grouped(
-            lambda ids: CampaignMember.filter(campaign_id__in=ids).order_by("position"),
-            lambda member: member.campaign_id,
+        return self._neutral(
+            "members_by_campaign",
+            grouped(
+                lambda ids: CampaignMember.filter(campaign_id__in=ids).order_by("position"),
+                lambda member: member.campaign_id,
+            ),
         )
 
     @cached_property
     def orders_by_opportunity(self) -> DataLoader[int, list[Order]]:
-        return grouped(
-            lambda ids: Order.filter(opportunity_id__in=ids).order_by("id"),
-            lambda order: order.opportunity_id,
+        return self._neutral(
+            "orders_by_opportunity",
+            grouped(
+                lambda ids: Order.filter(opportunity_id__in=ids).order_by("id"),
+                lambda order: order.opportunity_id,
+            ),
         )
 
     @cached_property
     def tasks_by_opportunity(self) -> DataLoader[int, list[Task]]:
-        return grouped(
-            lambda ids: Task.filter(opportunity_id__in=ids).order_by("id"),
-            lambda task: task.opportunity_id,
+        return self._neutral(
+            "tasks_by_opportunity",
+            grouped(
+                lambda ids: Task.filter(opportunity_id__in=ids).order_by("id"),
+                lambda task: task.opportunity_id,
+            ),
         )
 
     @cached_property
     def stage_changes_by_opportunity(self) -> DataLoader[int, list[StageChange]]:
-        return grouped(
-            lambda ids: StageChange.filter(opportunity_id__in=ids).order_by("at", "id"),
-            lambda change: change.opportunity_id,
+        return self._neutral(
+            "stage_changes_by_opportunity",
+            grouped(
+                lambda ids: StageChange.filter(opportunity_id__in=ids).order_by("at", "id"),
+                lambda change: change.opportunity_id,
+            ),
         )
 
     @cached_property
     def stage_totals_by_stage(self) -> DataLoader[int, StageTotals]:
-        return DataLoader(load_fn=_stage_totals)
+        return self._neutral("stage_totals_by_stage", _stage_totals)
 
     @cached_property
     def contact_visible_by_customer(self) -> DataLoader[int, bool]:

@@ -7,7 +7,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
+
+from realtime.shared_task import SharedTask
 
 V = TypeVar("V")
 
@@ -22,9 +24,9 @@ MISSING = Missing()
 @dataclass(slots=True)
 class _Entry(Generic[V]):
     read_at: float
-    task: asyncio.Task[V]
+    task: SharedTask[V]
     read: Callable[[], Awaitable[V]]
-    refresh: asyncio.Task[V] | None = None  # a read started before it goes stale
+    refresh: SharedTask[V] | None = None  # a read started before it goes stale
 
 
 class SharedReads(Generic[V]):
@@ -32,7 +34,10 @@ class SharedReads(Generic[V]):
     once (a thousand streams meeting a stale entry make one query, not a thousand).
 
     A value past half its ttl is read again in the background while it is still
-    served, so that a key in steady use never makes anyone wait for its read.
+    served, so that a key in steady use never makes anyone wait for its read. Under
+    load that read may take longer than the rest of the ttl: the value is then served
+    until the read is in, for at most twice the ttl (a thousand streams waiting on one
+    read, and then all waking at once, would make the load worse).
     """
 
     def __init__(self, ttl: float, limit: int = 10_000) -> None:
@@ -43,14 +48,16 @@ class SharedReads(Generic[V]):
     def known(self, key: Hashable) -> V | Missing:
         """The key's value if it is read and fresh, else MISSING (the fast path: no await)."""
         entry = self._entries.get(key)
-        if entry is None or not _succeeded(entry.task):
+        if entry is None or not entry.task.succeeded():
             return MISSING
         age = time.monotonic() - entry.read_at
         if age >= self._ttl:
-            return MISSING
-        if age >= self._ttl / 2 and entry.refresh is None:
+            refreshing = entry.refresh is not None and not entry.refresh.task.done()
+            if not refreshing or age >= 2 * self._ttl:
+                return MISSING
+        elif age >= self._ttl / 2 and entry.refresh is None:
             entry.refresh = self._refresh(key, entry)
-        return entry.task.result()
+        return entry.task.task.result()
 
     async def get(
         self,
@@ -63,34 +70,30 @@ class SharedReads(Generic[V]):
         if not isinstance(known, Missing) and usable(known):
             return known
         entry = self._entries.get(key)
-        if entry is not None and not entry.task.done():  # a read in flight: share it
-            value = await asyncio.shield(entry.task)
+        if entry is not None and not entry.task.task.done():  # a read in flight: share it
+            value = await entry.task.result()
             if usable(value):
                 return value
         if len(self._entries) >= self._limit:
             self._entries.clear()
-        task = asyncio.ensure_future(read())
+        task = SharedTask(read())
         self._entries[key] = _Entry(time.monotonic(), task, read)
-        return await asyncio.shield(task)
+        return await task.result()
 
-    def _refresh(self, key: Hashable, entry: _Entry[V]) -> asyncio.Task[V]:
+    def _refresh(self, key: Hashable, entry: _Entry[V]) -> SharedTask[V]:
         started = time.monotonic()
-        task = asyncio.ensure_future(entry.read())
+        refresh = SharedTask(entry.read())
 
-        def settle(_: asyncio.Task[V]) -> None:
+        def settle(_: asyncio.Future[V]) -> None:
             if self._entries.get(key) is not entry:
                 return  # replaced meanwhile by a read of its own
-            if _succeeded(task):
-                self._entries[key] = _Entry(started, task, entry.read)
+            if refresh.succeeded():
+                self._entries[key] = _Entry(started, refresh, entry.read)
             else:
                 entry.refresh = None  # the next caller tries again
 
-        task.add_done_callback(settle)
-        return task
+        refresh.task.add_done_callback(settle)
+        return refresh
 
     def clear(self) -> None:
         self._entries.clear()
-
-
-def _succeeded(task: asyncio.Task[Any]) -> bool:
-    return task.done() and not task.cancelled() and task.exception() is None

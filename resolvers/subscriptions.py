@@ -115,33 +115,47 @@ class AccessWatch:
     def __init__(self, context: Context, campaign_pk: int) -> None:
         self._context = context
         self._campaign_pk = campaign_pk
+        # The last reads this watch judged, and its verdict: the same shared reads
+        # (nearly every event) give the same scope without computing it again.
+        self._judged: tuple[User | None, _Access | None, Scope | None] = (None, None, None)
 
-    @staticmethod
-    async def _fresh(user_pk: int) -> User | None:
-        known = _viewers.known(user_pk)  # no await on the way of nearly every event
-        if not isinstance(known, Missing):
-            return known
-        return await until_reachable(partial(_fresh_viewer, user_pk), "re-reading a viewer")
+    def known(self, event: CampaignEvent) -> Scope | None:
+        """The viewer's scope from the reads this process holds, with no await; None
+        when something must be read first (then `check`)."""
+        viewer = self._context.viewer
+        if viewer is None or event.kind == EventKind.CAMPAIGN_UPDATED:
+            return None
+        fresh = _viewers.known(viewer.pk)
+        access = _campaign_access.known(self._campaign_pk)
+        if isinstance(fresh, Missing) or isinstance(access, Missing):
+            return None
+        seen_viewer, seen_access, scope = self._judged
+        if fresh is seen_viewer and access is seen_access and fresh is viewer:
+            return scope
+        return None
 
     async def check(self, event: CampaignEvent) -> Scope:
         viewer = self._context.viewer
-        fresh = None if viewer is None else await self._fresh(viewer.pk)
+        fresh = None
+        if viewer is not None:
+            read_viewer = partial(_fresh_viewer, viewer.pk)
+            fresh = await until_reachable(read_viewer, "re-reading a viewer")
         # A CampaignUpdated event may change membership: access as of its seq at least.
         at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
-        access = _campaign_access.known(self._campaign_pk)
-        if isinstance(access, Missing) or access.seq < at_least:
-            read_access = partial(_access, self._campaign_pk, at_least)
-            access = await until_reachable(read_access, "re-reading campaign access")
+        read_access = partial(_access, self._campaign_pk, at_least)
+        access = await until_reachable(read_access, "re-reading campaign access")
         if fresh is not viewer:
             self._context.viewer = fresh
         if fresh is None or not sees_campaign(fresh, access.manager_pk, access.members):
             raise Forbidden("you no longer have access to this campaign")
-        return Scope(
+        scope = Scope(
             opportunity_access=fresh.can(Permission.OPPORTUNITY_ACCESS),
             view_all=fresh.can(Permission.VIEW_ALL),
             manager=fresh.pk == access.manager_pk,
             participant=fresh.pk in access.members,
         )
+        self._judged = (fresh, access, scope)
+        return scope
 
 
 async def campaign_events(
@@ -170,7 +184,7 @@ async def campaign_events_seen(
             )
     watch = AccessWatch(context, campaign.pk)
     async for event in follow(bus.hub, campaign_channel(campaign.pk), after=start, head=head):
-        scope = await watch.check(event)
+        scope = watch.known(event) or await watch.check(event)
         if kinds is not None and event.kind not in kinds:
             continue
         if event.kind in CARD_EVENTS and not scope.opportunity_access:

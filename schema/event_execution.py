@@ -23,6 +23,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from models.database import is_unreachable, ping, until_reachable
 from resolvers.context import Context
+from resolvers.event_rows import EventRows
 from resolvers.loaders import Loaders
 from schema.live_groups import Frames, Rendered, SharedEvent
 
@@ -57,7 +58,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     async def _execute_loaded(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
         """The event executed for this subscriber (retried through a database outage)."""
-        self._fresh_loaders()
+        self._fresh_loaders(self._shared_rows(event))
         self.root_value = await event.load()
         base = StrawberryGraphQLCoreExecutionContext.execute_operation(self, serially)
         result: ExecutionResult = await self._until_complete(base, serially)
@@ -91,12 +92,16 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
             await until_reachable(ping, "executing a subscription event")
             assert self._origin is not None
             again = self._origin.build_per_event_executor(self.root_value)
-            self._fresh_loaders()
+            self._fresh_loaders(None)  # rows read again: some may have failed mid-read
             result = StrawberryGraphQLCoreExecutionContext.execute_operation(again, serially)
 
-    def _fresh_loaders(self) -> None:
+    def _fresh_loaders(self, rows: EventRows | None) -> None:
         if isinstance(self.context_value, Context):
-            self.context_value.loaders = Loaders(self.context_value.viewer)
+            self.context_value.loaders = Loaders(self.context_value.viewer, rows)
+
+    def _shared_rows(self, event: SharedEvent) -> EventRows | None:
+        """The event's rows, read once for all its groups."""
+        return self._frames().rows(event)
 
 
 class SoloExecutor(EventExecutor):
@@ -105,6 +110,9 @@ class SoloExecutor(EventExecutor):
 
     async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
         return await self._execute_loaded(event, serially)
+
+    def _shared_rows(self, event: SharedEvent) -> EventRows | None:
+        return None  # the oracle reads its own rows
 
 
 def _carrying(rendered: Rendered) -> ExecutionResult:

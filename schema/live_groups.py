@@ -38,6 +38,9 @@ from graphql import (
     visit,
 )
 
+from realtime.shared_task import SharedTask
+from resolvers.event_rows import EventRows
+
 ALL = None
 # Fields whose value is the same for every viewer who may see the campaign, once the
 # scope is equal (type name -> field names; ALL: every field of the type).
@@ -247,24 +250,16 @@ def rendered_payload(message: object) -> Rendered | None:
     return data if isinstance(data, Rendered) else None
 
 
-class Execution:
+class Execution(SharedTask[Rendered]):
     """One group's execution of one event: awaited by every subscriber of the group,
     cancelled with none of them."""
 
-    __slots__ = ("_finished", "task")
-
-    def __init__(self, execute: Coroutine[Any, Any, Rendered]) -> None:
-        self.task = asyncio.create_task(execute, name="live event execution")
-        self._finished = asyncio.Event()
-        self.task.add_done_callback(lambda _: self._finished.set())
+    __slots__ = ()
 
     async def rendered(self) -> Rendered | None:
         """The payload; None when the execution failed (the subscriber must execute it)."""
-        if not self.task.done():
-            await self._finished.wait()  # a waiter's own future: cancelling it is local
-        if self.task.cancelled() or self.task.exception() is not None:
-            return None
-        return self.task.result()
+        await self.finished()
+        return self.task.result() if self.succeeded() else None
 
 
 class Frames:
@@ -273,7 +268,18 @@ class Frames:
     def __init__(self, kept: int = FRAMES_KEPT) -> None:
         self._kept = kept
         self._executions: OrderedDict[Hashable, Execution] = OrderedDict()
+        self._rows: OrderedDict[tuple[str, int], EventRows] = OrderedDict()
         self.executions = 0
+
+    def rows(self, event: SharedEvent) -> EventRows:
+        """The rows of `event` read so far, shared by every group that executes it."""
+        key = (event.channel, event.seq)
+        rows = self._rows.get(key)
+        if rows is None:
+            rows = self._rows[key] = EventRows()
+            if len(self._rows) > self._kept:
+                self._rows.popitem(last=False)
+        return rows
 
     def running(self, key: Hashable) -> Execution | None:
         """The key's execution, if one was started (and did not fail)."""
@@ -285,7 +291,7 @@ class Frames:
         """The key's execution, started by this call when there is none yet."""
         execution = self._executions.get(key)
         if execution is None:
-            execution = Execution(execute())
+            execution = Execution(execute(), name="live event execution")
             execution.task.add_done_callback(partial(self._done, key, execution))
             self._executions[key] = execution
             if len(self._executions) > self._kept:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 
 from server.app import create_app
+from server.collector import THRESHOLDS
 from server.settings import Environment
 from tests.conftest import make_settings
 from tests.live import free_port, redis_server
@@ -47,3 +50,15 @@ async def test_graphiql_is_served_in_development_only(database_url):
 async def test_healthz_answers_while_the_process_is_up(database_url):
     response = await _get(make_settings(database_url), "/healthz")
     assert response.status_code == 200
+
+
+async def test_the_served_process_collects_garbage_rarely_enough_for_thousands_of_streams(
+    database_url,
+):
+    # given the collector at CPython's defaults (a young collection every 700 objects)
+    gc.set_threshold(700, 10, 10)
+    app = create_app(make_settings(database_url))
+    # when the app starts
+    async with app.router.lifespan_context(app):
+        # then it runs with the thresholds server/collector.py explains
+        assert gc.get_threshold() == THRESHOLDS

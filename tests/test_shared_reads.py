@@ -87,3 +87,20 @@ async def test_a_failed_background_read_keeps_the_value_until_it_goes_stale():
     assert reads.known("k") == 1  # and the next caller starts another
     await asyncio.sleep(0)
     assert read.reads == 3
+
+
+async def test_while_a_slow_refresh_runs_the_value_is_served_up_to_twice_its_ttl():
+    # given a value with a 0.1 s ttl whose refresh takes 0.3 s (a loaded database)
+    reads, read = SharedReads[int](ttl=0.1), Reader(delay=0.01)
+    await reads.get("k", read)
+    read.delay = 0.3
+    await asyncio.sleep(0.06)
+    assert reads.known("k") == 1  # starts the refresh
+    # when the ttl passes with the refresh still running
+    await asyncio.sleep(0.08)
+    # then the value is still served, without a second refresh
+    assert reads.known("k") == 1
+    assert read.reads == 2
+    # and past twice its ttl it is not
+    await asyncio.sleep(0.1)
+    assert reads.known("k") is MISSING

@@ -58,6 +58,8 @@ STALL_SECONDS = 15.0
 READY_TIMEOUT = 60.0
 PRIME_SUBSCRIBERS = 5
 RESERVE_SECONDS = 40.0  # per size still to run: draining, closing, the baseline's turn
+IDLE_SECONDS = 5.0  # server CPU measured with every subscriber open and nothing happening
+PROBE_SECONDS = 0.1  # a simple request timed this often while the triggers go out
 
 SUBSCRIPTION = """
 subscription Fanout($c: ID!, $lastEventCursor: String) {
@@ -330,6 +332,8 @@ class Result:
     sql_per_delivery: float = float("nan")
     sql_per_event: float = float("nan")
     sql_total: float = float("nan")
+    idle_core: float = float("nan")
+    probes: list[float] = field(default_factory=list)
     asked: int = 0
     texts: dict[int, str] = field(default_factory=dict)
 
@@ -368,6 +372,15 @@ async def open_subscribers(
 
     opened = await asyncio.gather(*(one(i) for i in range(n)))
     return [s for s in opened if s is not None], failures
+
+
+async def time_probes(probe: Callable[[], Awaitable[None]], latencies: list[float]) -> None:
+    """`probe` every PROBE_SECONDS until cancelled, each one's latency kept."""
+    while True:
+        started = time.perf_counter()
+        await probe()
+        latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(max(0.0, PROBE_SECONDS - (time.perf_counter() - started)))
 
 
 async def wait_all(
@@ -414,9 +427,12 @@ async def phase(
     deadline: float | None = None,
     sql_count: Callable[[], Awaitable[int]] | None = None,
     pace: float | None = None,
+    probe: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
     """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time
-    (fewer when the time budget's `deadline`, a time.monotonic() value, passes first)."""
+    (fewer when the time budget's `deadline`, a time.monotonic() value, passes first).
+    Before the triggers, the server's CPU is measured while the N sit idle; during them,
+    `probe` (a simple request) is timed every PROBE_SECONDS."""
     result = Result(side, n, events, asked=events)
     await asyncio.sleep(1.0)  # let the previous phase's sockets finish closing
     rss_before = server.rss()
@@ -434,8 +450,12 @@ async def phase(
             result.problems.append(f"warm-up: {late} of {len(subs)} subscribers got nothing")
         await asyncio.sleep(0.5)
         result.mem_per_conn = (server.rss() - rss_before) / n
+        idle_from = server.cpu()
+        await asyncio.sleep(IDLE_SECONDS)
+        result.idle_core = (server.cpu() - idle_from) / IDLE_SECONDS
         cpu_before = server.cpu()
         sql_before = await sql_count() if sql_count else 0
+        probing = asyncio.create_task(time_probes(probe, result.probes)) if probe else None
 
         responded: dict[int, float] = {}
         requested: dict[int, float] = {}
@@ -449,6 +469,9 @@ async def phase(
             await trigger(i)
             responded[start_seq + i] = time.perf_counter()
         result.trigger_seconds = time.perf_counter() - sent_at
+        if probing is not None:
+            probing.cancel()
+            await asyncio.gather(probing, return_exceptions=True)
         result.events = len(responded)
         expected = expected[: 1 + result.events]
         for sub in subs:
@@ -604,8 +627,23 @@ async def funnelgraph_phase(
             if body.get("errors") or response.status_code != 200:
                 raise RuntimeError(f"moveOpportunity failed: {body}")
 
+        async def probe() -> None:
+            response = await http.post("/graphql", json={"query": "{ me { id name } }"})
+            if response.json().get("errors"):
+                raise RuntimeError(f"the probe failed: {response.text}")
+
         result = await phase(
-            "funnelgraph", server, n, events, connect, trigger, first_seq, deadline, sql_count, pace
+            "funnelgraph",
+            server,
+            n,
+            events,
+            connect,
+            trigger,
+            first_seq,
+            deadline,
+            sql_count,
+            pace,
+            probe,
         )
     # Each event must be the move that was sent: toStage alternates with the trigger.
     for seq, text in result.texts.items():
@@ -659,7 +697,12 @@ async def baseline_phase(
             response = await http.post("/trigger", content=ordered[i].encode())
             response.raise_for_status()
 
-        return await phase("baseline", server, n, events, connect, trigger, first_seq, pace=pace)
+        async def probe() -> None:
+            (await http.get("/healthz")).raise_for_status()
+
+        return await phase(
+            "baseline", server, n, events, connect, trigger, first_seq, pace=pace, probe=probe
+        )
 
 
 # --------------------------------------------------------------------------- report
@@ -689,7 +732,9 @@ def report_phase(r: Result) -> None:
         f"{r.deliveries} deliveries in {r.wall:6.2f} s = {r.rate:9.0f}/s | "
         f"p50 {fmt_ms(r.p50)}  p99 {fmt_ms(r.p99)}  max {fmt_ms(r.max_latency)} "
         f"(from request sent: p50 {fmt_ms(r.p50_sent)}  p99 {fmt_ms(r.p99_sent)}) | "
-        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | "
+        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | idle {100 * r.idle_core:4.1f}% of a core | "
+        f"simple request while sending: p99 {fmt_ms(percentile(r.probes, 0.99))} "
+        f"({len(r.probes)} probes) | "
         f"server CPU {r.cpu_per_delivery_us:6.1f} us/delivery{sql} | "
         f"misses {r.misses} dup {r.duplicates} reordered {r.out_of_order}",
         flush=True,

@@ -53,6 +53,24 @@ end
 return 0
 """
 
+# _CLAIM for many leases in one call: ARGV = now, until, ttl, then holder and cap per key.
+_RENEW = """
+local taken = {}
+for i, key in ipairs(KEYS) do
+    local holder, cap = ARGV[2 + 2 * i], tonumber(ARGV[3 + 2 * i])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+    if redis.call('ZSCORE', key, holder) or redis.call('ZCARD', key) < cap then
+        redis.call('ZADD', key, ARGV[2], holder)
+        redis.call('PEXPIRE', key, ARGV[3])
+        taken[i] = 1
+    else
+        taken[i] = 0
+    end
+end
+return taken
+"""
+RENEW_BATCH = 1_000  # leases per script call: Redis stays responsive between calls
+
 # DECR only a running window: on a missing key DECR would make one that never expires.
 _TAKE_BACK = """
 local count = redis.call('GET', KEYS[1])
@@ -138,6 +156,7 @@ class RedisLimitStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
+        self._renew = redis.register_script(_RENEW)
         self._take_back = redis.register_script(_TAKE_BACK)
         self._paused_until = 0.0
 
@@ -190,14 +209,18 @@ class RedisLimitStore:
         until, ttl = now + lease_seconds, int(lease_seconds * 1000)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for lease in leases:
-                    args: list[str | int | float] = [now, until, lease.holder, lease.cap, ttl]
-                    await self._claim(keys=[PREFIX + lease.key], args=args, client=pipe)
-                taken = await pipe.execute()
+                for start in range(0, len(leases), RENEW_BATCH):
+                    batch = leases[start : start + RENEW_BATCH]
+                    args: list[str | int | float] = [now, until, ttl]
+                    for lease in batch:
+                        args += [lease.holder, lease.cap]
+                    keys = [PREFIX + lease.key for lease in batch]
+                    await self._renew(keys=keys, args=args, client=pipe)
+                answers = await pipe.execute()
         except (RedisError, OSError) as error:
             self._pause(error)
             return [True] * len(leases)
-        return [bool(one) for one in taken]
+        return [bool(one) for batch in answers for one in batch]
 
     async def release(self, key: str, holder: str) -> None:
         try:

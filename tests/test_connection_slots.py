@@ -28,6 +28,22 @@ async def test_renewing_keeps_held_leases_and_reports_one_whose_slot_was_taken()
             assert kept == [False, True, True]
 
 
+async def test_renewing_thousands_of_leases_answers_each_in_order():
+    with redis_server() as redis:
+        async with open_limit_store(redis.url) as store:
+            # given 2,500 leases over 25 users (more than one script call's batch), all
+            # held, and one more for a user whose one slot another holder took meanwhile
+            leases = [Lease(f"ws:user:{n % 25}", f"holder-{n}", 1_000) for n in range(2_500)]
+            for lease in leases:
+                assert await store.claim(lease.key, lease.holder, lease.cap, 60)
+            assert await store.claim("ws:user:full", "other", 1, 60)
+            lapsed = Lease("ws:user:full", "mine", 1)
+            # when the process renews them all
+            kept = await store.renew([*leases[:1_700], lapsed, *leases[1_700:]], 60)
+            # then each answer is its own lease's, in order
+            assert kept == [True] * 1_700 + [False] + [True] * 800
+
+
 async def test_a_burst_of_slot_claims_uses_a_bounded_number_of_redis_connections():
     with redis_server() as redis:
         async with open_limit_store(redis.url) as store:

@@ -225,11 +225,8 @@ def scratch_database() -> Iterator[str]:
 
 async def seed(url: str) -> None:
     """A manager with every permission, one campaign of three stages, one card."""
-    from models import Opportunity, Permission, Stage
+    from models import Permission
     from models.database import apply_migrations, close_database, open_database
-    from models.ranking import keys_after
-    from resolvers.campaigns import create_campaign
-    from resolvers.customers import create_customer
     from resolvers.users import create_user
 
     await apply_migrations(url)
@@ -238,36 +235,51 @@ async def seed(url: str) -> None:
         manager = await create_user(
             name="Fanout Manager", email=EMAIL, password=PASSWORD, permissions=list(Permission)
         )
-        customer = await create_customer(
-            manager, name="Fanout Customer", phone=None, email=None, owner_id=None
-        )
-        campaign = await create_campaign(
-            manager,
-            name="Fanout",
-            code=None,
-            description="fan-out benchmark",
-            stages=["New", "Contacted", "Demo"],
-            manager_id=None,
-            participant_ids=[],
-            auto_assign=False,
-            rotation_user_ids=None,
-            allow_duplicate_opportunities=False,
-            registration_wait_minutes=None,
-        )
-        first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
-        assert first is not None
-        await Opportunity.create(
-            campaign_id=campaign.pk,
-            customer_id=customer.pk,
-            stage_id=first.pk,
-            owner_id=manager.pk,
-            name=customer.name,
-            probability=10,
-            rank=keys_after(None, 1)[0],
-            created_by_id=manager.pk,
-        )
+        await campaign_with_a_card(manager, "Fanout", customer="Fanout Customer")
     finally:
         await close_database()
+
+
+async def campaign_with_a_card(
+    manager: Any,
+    name: str,
+    *,
+    customer: str,
+    phone: str | None = None,
+    participant_ids: list[str] | None = None,
+) -> None:
+    """A campaign of `manager`'s with three stages and one card, owned by them, in the first."""
+    from models import Opportunity, Stage
+    from models.ranking import keys_after
+    from resolvers.campaigns import create_campaign
+    from resolvers.customers import create_customer
+
+    person = await create_customer(manager, name=customer, phone=phone, email=None, owner_id=None)
+    campaign = await create_campaign(
+        manager,
+        name=name,
+        code=None,
+        description="fan-out benchmark",
+        stages=["New", "Contacted", "Demo"],
+        manager_id=None,
+        participant_ids=participant_ids or [],
+        auto_assign=False,
+        rotation_user_ids=None,
+        allow_duplicate_opportunities=False,
+        registration_wait_minutes=None,
+    )
+    first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
+    assert first is not None
+    await Opportunity.create(
+        campaign_id=campaign.pk,
+        customer_id=person.pk,
+        stage_id=first.pk,
+        owner_id=manager.pk,
+        name=person.name,
+        probability=10,
+        rank=keys_after(None, 1)[0],
+        created_by_id=manager.pk,
+    )
 
 
 # --------------------------------------------------------------------------- measuring

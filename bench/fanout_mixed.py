@@ -35,6 +35,7 @@ from bench.fanout import (
     PASSWORD,
     SECRET,
     Server,
+    campaign_with_a_card,
     clean_env,
     fmt_ms,
     login,
@@ -69,11 +70,8 @@ query($c: ID!) { campaign(id: $c) { stages { id opportunities { edges { node { i
 
 
 async def seed(url: str, campaigns: int) -> None:
-    from models import Opportunity, Permission, Stage
+    from models import Permission
     from models.database import apply_migrations, close_database, open_database
-    from models.ranking import keys_after
-    from resolvers.campaigns import create_campaign
-    from resolvers.customers import create_customer
     from resolvers.ids import encode_id
     from resolvers.users import create_user
 
@@ -95,38 +93,14 @@ async def seed(url: str, campaigns: int) -> None:
             password=PASSWORD,
             permissions=[Permission.OPPORTUNITY_ACCESS, Permission.VIEW_ALL],
         )
+        sellers = [encode_id("User", seller.pk)]
         for number in range(campaigns):
-            customer = await create_customer(
+            await campaign_with_a_card(
                 manager,
-                name=f"Customer {number}",
+                f"Campaign {number}",
+                customer=f"Customer {number}",
                 phone="+84 90 000 0000",
-                email=None,
-                owner_id=None,
-            )
-            campaign = await create_campaign(
-                manager,
-                name=f"Campaign {number}",
-                code=None,
-                description=None,
-                stages=["New", "Contacted", "Demo"],
-                manager_id=None,
-                participant_ids=[encode_id("User", seller.pk)],
-                auto_assign=False,
-                rotation_user_ids=None,
-                allow_duplicate_opportunities=False,
-                registration_wait_minutes=None,
-            )
-            first = await Stage.filter(campaign_id=campaign.pk).order_by("position").first()
-            assert first is not None
-            await Opportunity.create(
-                campaign_id=campaign.pk,
-                customer_id=customer.pk,
-                stage_id=first.pk,
-                owner_id=manager.pk,
-                name=customer.name,
-                probability=10,
-                rank=keys_after(None, 1)[0],
-                created_by_id=manager.pk,
+                participant_ids=sellers,
             )
     finally:
         await close_database()

@@ -160,7 +160,15 @@ class Server:
 
 
 @contextmanager
-def running(argv: list[str], env: dict[str, str], label: str) -> Iterator[Server]:
+def running(
+    argv: list[str],
+    env: dict[str, str],
+    label: str,
+    *,
+    port_flag: str = "--port",
+    ready_path: str = "/healthz",
+    cwd: Path = ROOT,
+) -> Iterator[Server]:
     """tests.live.serving, with the pid kept and stderr to a file (a PIPE nobody reads
     fills up with uvicorn's per-connection log lines and blocks the server)."""
     from tests.live import _wait_for, free_port
@@ -170,8 +178,8 @@ def running(argv: list[str], env: dict[str, str], label: str) -> Iterator[Server
     with (
         log.open("w") as sink,
         subprocess.Popen(
-            [*argv, "--port", str(port)],
-            cwd=ROOT,
+            [*argv, port_flag, str(port)],
+            cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=sink,
@@ -180,7 +188,7 @@ def running(argv: list[str], env: dict[str, str], label: str) -> Iterator[Server
     ):
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_for(f"{base}/healthz", process)
+            _wait_for(f"{base}{ready_path}", process)
             server = Server(base, port, process.pid, log)
             if not server.listening():
                 raise RuntimeError(f"pid {process.pid} is not the process listening on {port}")

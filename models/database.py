@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 T = TypeVar("T")
@@ -31,9 +32,25 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
 RETRY_CAP_SECONDS = 1.0
 
 
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """The URL, with one change on PostgreSQL: a connection going back to the pool is only
+    rolled back if a transaction is open, not reset. asyncpg's reset (UNLISTEN, RESET ALL,
+    advisory locks) is a round trip on every release, and nothing here sets session
+    state: no LISTEN, SET or advisory lock on these connections."""
+    config = expand_db_url(database_url)
+    if config["engine"] != "tortoise.backends.asyncpg":
+        return database_url
+    config["credentials"]["reset"] = _keep_session
+    return config
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """asyncpg has already rolled back an open transaction by the time this runs."""
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": ["models"],

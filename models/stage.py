@@ -24,6 +24,8 @@ class Stage(Model):
     class Meta:
         table = "stage"
         ordering = ("position",)
+        # The board reads a campaign's steps in order.
+        indexes = (("campaign_id", "position"),)
 
 
 def active_stages(campaign_pk: int) -> QuerySet[Stage]:

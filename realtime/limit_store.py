@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +41,10 @@ class Counters(Protocol):
         ...
 
     async def clear(self, key: str) -> None: ...
+
+    async def add(self, counts: Mapping[str, int], window_seconds: int) -> dict[str, int]:
+        """Adds each count to its key's window (see realtime.operation_budget)."""
+        ...
 
 
 _CLAIM = """
@@ -110,14 +114,20 @@ class MemoryLimitStore:
         self._slots: dict[str, dict[str, float]] = {}
 
     async def hit(self, key: str, window_seconds: int) -> Window:
+        return self._add(key, 1, window_seconds)
+
+    async def add(self, counts: Mapping[str, int], window_seconds: int) -> dict[str, int]:
+        return {key: self._add(key, n, window_seconds).count for key, n in counts.items()}
+
+    def _add(self, key: str, n: int, window_seconds: int) -> Window:
         now = time.monotonic()
         count, ends = self._windows.get(key, (0, 0.0))
         if ends <= now:
             count, ends = 0, now + window_seconds
             if len(self._windows) > 10_000:
                 self._forget_ended(now)
-        self._windows[key] = (count + 1, ends)
-        return Window(count + 1, ends - now)
+        self._windows[key] = (count + n, ends)
+        return Window(count + n, ends - now)
 
     async def take_back(self, key: str) -> None:
         count, ends = self._windows.get(key, (0, 0.0))
@@ -173,6 +183,20 @@ class RedisLimitStore:
             self._pause(error)
             return Window(0, 0.0)
         return Window(int(count), max(int(ttl), 0) / 1000)
+
+    async def add(self, counts: Mapping[str, int], window_seconds: int) -> dict[str, int]:
+        if self._paused() or not counts:
+            return {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, count in counts.items():
+                    pipe.incrby(PREFIX + key, count)
+                    pipe.expire(PREFIX + key, window_seconds, nx=True)
+                answers = await pipe.execute()
+        except (RedisError, OSError) as error:
+            self._pause(error)
+            return {}
+        return {key: int(total) for key, total in zip(counts, answers[::2], strict=True)}
 
     async def take_back(self, key: str) -> None:
         if self._paused():

@@ -27,8 +27,8 @@ from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
 from resolvers.shared_reads import Missing, SharedReads
+from resolvers.viewers import RECHECK_SECONDS, forget_viewers, fresh_viewer, known_viewer
 
-RECHECK_SECONDS = 1.0
 CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
 CARD_EVENTS = frozenset(
     {
@@ -53,13 +53,12 @@ class _Access:
 
 
 _campaign_access: SharedReads[_Access] = SharedReads(RECHECK_SECONDS)
-_viewers: SharedReads[User | None] = SharedReads(RECHECK_SECONDS)
 
 
 def forget_access() -> None:
     """Drop the access caches (a new app's lifespan starts from nothing)."""
     _campaign_access.clear()
-    _viewers.clear()
+    forget_viewers()
 
 
 async def _access(campaign_pk: int, at_least_seq: int) -> _Access:
@@ -79,11 +78,6 @@ async def _read_access(campaign_pk: int) -> _Access:
         frozenset(cast("list[int]", members)),
         int(campaign.event_seq) if campaign else 0,
     )
-
-
-async def _fresh_viewer(user_pk: int) -> User | None:
-    """The viewer's row (permissions may be revoked), re-read at most once a second."""
-    return await _viewers.get(user_pk, partial(User.get_or_none, id=user_pk))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +119,7 @@ class AccessWatch:
         viewer = self._context.viewer
         if viewer is None or event.kind == EventKind.CAMPAIGN_UPDATED:
             return None
-        fresh = _viewers.known(viewer.pk)
+        fresh = known_viewer(viewer.pk)
         access = _campaign_access.known(self._campaign_pk)
         if isinstance(fresh, Missing) or isinstance(access, Missing):
             return None
@@ -138,7 +132,7 @@ class AccessWatch:
         viewer = self._context.viewer
         fresh = None
         if viewer is not None:
-            read_viewer = partial(_fresh_viewer, viewer.pk)
+            read_viewer = partial(fresh_viewer, viewer.pk)
             fresh = await until_reachable(read_viewer, "re-reading a viewer")
         # A CampaignUpdated event may change membership: access as of its seq at least.
         at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0

@@ -7,10 +7,10 @@ module is the policy: which key, which window, and when to answer RATE_LIMITED.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 from realtime.limit_store import Counters
+from realtime.operation_budget import OperationBudget
 from resolvers.errors import RateLimited
 
 
@@ -25,6 +25,7 @@ class ThrottleLimits:
 @dataclass(frozen=True, slots=True)
 class Throttle:
     counters: Counters
+    budget: OperationBudget
     limits: ThrottleLimits
 
     async def login_attempt(self, email: str, address: str) -> None:
@@ -46,11 +47,10 @@ class Throttle:
         await self.counters.take_back(_address_key(address))
 
     async def operation(self, subject: str) -> None:
-        """Counts one operation by `subject` (a user, or an address when signed out)."""
-        second = int(time.time())
-        window = await self.counters.hit(f"ops:{subject}:{second}", 2)
+        """Counts one operation by `subject` (a user, or an address when signed out); well
+        under the cap without waiting on the shared store (realtime.operation_budget)."""
         cap = self.limits.operations_per_second
-        if window.count > cap:
+        if not await self.budget.admit(subject, cap):
             raise RateLimited(
                 f"at most {cap} operations per second (OPERATIONS_PER_SECOND)",
                 retryAfterSeconds=1,

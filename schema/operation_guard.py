@@ -9,7 +9,7 @@
 Strawberry's limiters walk every path through the fragments, so they run last, on
 documents already known to be acyclic and of bounded size. Each refusal is an error of
 the answer (never an exception from a hook), so HTTP and websockets answer alike; parse
-and validation results are cached per document.
+and validation results, and the shape checks passed, are cached per operation text.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -80,7 +81,6 @@ class _LimitRules:
 _cached_parse = lru_cache(maxsize=256)(parse)
 
 
-@lru_cache(maxsize=256)
 def _validation_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -94,15 +94,63 @@ def _validation_errors(
     return tuple(errors)
 
 
+class _Verdicts:
+    """What the guard found about each operation text, for the next operation sending the
+    same text: validated once, measured once per set of variables. Keyed by the text,
+    whose hash Python keeps, not by the parsed document, which hashes its whole tree."""
+
+    def __init__(self) -> None:
+        self._errors: dict[tuple[str, tuple[type[ASTValidationRule], ...]], Any] = {}
+        self._fits: set[tuple[str, bytes]] = set()
+
+    def validation_errors(
+        self,
+        query: str,
+        document: DocumentNode,
+        schema: GraphQLSchema,
+        rules: tuple[type[ASTValidationRule], ...],
+        limit_rules: _LimitRules,
+    ) -> tuple[GraphQLError, ...]:
+        key = (query, rules)
+        errors: tuple[GraphQLError, ...] | None = self._errors.get(key)
+        if errors is None:
+            errors = _validation_errors(schema, document, rules, limit_rules)
+            _bounded(self._errors)[key] = errors
+        return errors
+
+    def fits(self, query: str, variables: dict[str, Any] | None) -> tuple[str, bytes] | bool:
+        """True when the text with these variables passed the shape checks before; else
+        the key to `remember_fit` under once it passes (False: not to be remembered)."""
+        try:
+            key = (query, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+        except TypeError:
+            return False
+        return True if key in self._fits else key
+
+    def remember_fit(self, key: tuple[str, bytes]) -> None:
+        _bounded(self._fits).add(key)
+
+
+_VERDICTS_KEPT = 1024
+_Cache = TypeVar("_Cache", dict[Any, Any], set[Any])
+
+
+def _bounded(cache: _Cache) -> _Cache:
+    if len(cache) >= _VERDICTS_KEPT:
+        cache.clear()
+    return cache
+
+
 # Stands in for the document of a refused operation, which is never parsed.
 _REFUSED = parse("{ __typename }")
 _TOKENS_REFUSAL = "tokens. Parsing aborted"
 
 
 class OperationGuard(SchemaExtension):
-    def __init__(self, limits: QueryLimits, limit_rules: _LimitRules) -> None:
+    def __init__(self, limits: QueryLimits, limit_rules: _LimitRules, verdicts: _Verdicts) -> None:
         self.limits = limits
         self.limit_rules = limit_rules
+        self.verdicts = verdicts
         self.refusal: GraphQLError | None = None
 
     async def on_parse(self) -> AsyncIterator[None]:
@@ -131,15 +179,17 @@ class OperationGuard(SchemaExtension):
         if refusal is not None:
             context.pre_execution_errors = [refusal]
         else:
-            # A list of its own: errors are rewritten in place later.
-            context.pre_execution_errors = list(
-                _validation_errors(
-                    context.schema._schema,
-                    document,
-                    tuple(context.validation_rules),
-                    self.limit_rules,
+            rules = tuple(context.validation_rules)
+            schema = context.schema._schema
+            errors = (
+                self.verdicts.validation_errors(
+                    context.query, document, schema, rules, self.limit_rules
                 )
+                if context.query
+                else _validation_errors(schema, document, rules, self.limit_rules)
             )
+            # A list of its own: errors are rewritten in place later.
+            context.pre_execution_errors = list(errors)
         yield
 
     async def _rate_refusal(self) -> GraphQLError | None:
@@ -152,6 +202,16 @@ class OperationGuard(SchemaExtension):
         return None
 
     def _shape_refusal(self, document: DocumentNode) -> GraphQLError | None:
+        context = self.execution_context
+        known = self.verdicts.fits(context.query, context.variables) if context.query else False
+        if known is True:
+            return None
+        refusal = self._measured_refusal(document)
+        if refusal is None and known is not False:
+            self.verdicts.remember_fit(known)
+        return refusal
+
+    def _measured_refusal(self, document: DocumentNode) -> GraphQLError | None:
         context = self.execution_context
         schema = context.schema._schema
         shape = measure(schema, document, context.variables)
@@ -181,7 +241,8 @@ def _named(error: GraphQLError, settings: tuple[tuple[str, str], ...]) -> GraphQ
 def operation_guard(limits: QueryLimits, *, production: bool) -> Callable[[], OperationGuard]:
     """A factory giving each operation its own guard, all sharing one set of rules."""
     limit_rules = _LimitRules.build(limits, production=production)
-    return lambda: OperationGuard(limits, limit_rules)
+    verdicts = _Verdicts()
+    return lambda: OperationGuard(limits, limit_rules, verdicts)
 
 
 def guard_extensions(limits: QueryLimits, *, production: bool) -> list[Callable[[], Any]]:

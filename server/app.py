@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,6 +27,7 @@ from strawberry.types.unset import UnsetType
 from models.database import close_database, open_database
 from realtime.bus import Bus, open_bus
 from realtime.limit_store import LimitStore, open_limit_store
+from realtime.operation_budget import OperationBudget
 from realtime.transport import redis_answers
 from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
@@ -79,6 +81,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.tokens = JwtTokens(settings.secret_key, settings.token_ttl_seconds)
         self.store: LimitStore | None = None
+        self.budget: OperationBudget | None = None
         self.slots: ConnectionSlots | None = None
         self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
         self.open_websockets = 0
@@ -98,7 +101,7 @@ class GraphQLApp(GraphQL[Context, None]):
         rendered = rendered_payload(data)
         if rendered is not None and isinstance(data, dict):
             return next_frame(str(data["id"]), rendered)
-        return super().encode_json(data)
+        return orjson.dumps(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
@@ -109,6 +112,7 @@ class GraphQLApp(GraphQL[Context, None]):
     def use_store(self, store: LimitStore | None) -> None:
         """Where rate limits and websocket slots count; set by the lifespan, which opens it."""
         self.store = store
+        self.budget = OperationBudget(store) if store is not None else None
         self.slots = ConnectionSlots(store) if store is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -143,7 +147,11 @@ class GraphQLApp(GraphQL[Context, None]):
             tokens=self.tokens,
             request=request,
             response=response,
-            throttle=Throttle(self.store, self.throttle_limits) if self.store else None,
+            throttle=(
+                Throttle(self.store, self.budget, self.throttle_limits)
+                if self.store and self.budget
+                else None
+            ),
             client_address=request.client.host if request.client else "unknown",
             bus=self.bus,
         )
@@ -206,14 +214,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
         ],
         middleware=[
-            # Outermost, so that the guard's refusals reach browsers with CORS headers too.
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
-            ),
+            *_cors(settings),
             Middleware(HttpGuard, max_body_bytes=settings.limits.max_body_bytes),
         ],
         lifespan=lifespan,
     )
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for the allowed browser origins; none configured, none needed (the server's
+    own pages are same-origin), and no middleware in every request's way."""
+    if not settings.allowed_origins:
+        return []
+    # Outermost, so that the guard's refusals reach browsers with CORS headers too.
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    ]

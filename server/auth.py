@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from models import User
 from resolvers.context import IssuedToken
+from resolvers.viewers import fresh_viewer
 
 ALGORITHM = "HS256"
+# Tokens verified once and then known by their text until they expire: a client sends
+# the same token with every request.
+KNOWN_TOKENS = 10_000
 
 
 class JwtTokens:
     def __init__(self, secret_key: str, ttl_seconds: int) -> None:
         self._key = secret_key
         self._ttl = timedelta(seconds=ttl_seconds)
+        self._known: dict[str, tuple[int, float]] = {}  # token -> (user pk, expires at)
 
     def issue(self, user: User) -> IssuedToken:
         now = datetime.now(UTC)
@@ -40,8 +46,25 @@ class JwtTokens:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        claims = self.claims(token.strip())
+        user_pk = self.user_pk(token.strip())
+        return None if user_pk is None else await fresh_viewer(user_pk)
+
+    def user_pk(self, token: str) -> int | None:
+        """The user a valid token names; verified once, then remembered until it expires."""
+        known = self._known.get(token)
+        if known is not None:
+            user_pk, expires_at = known
+            if time.time() < expires_at:
+                return user_pk
+            del self._known[token]
+            return None
+        claims = self.claims(token)
         subject = claims.get("sub") if claims else None
+        expiry = claims.get("exp") if claims else None
         if not isinstance(subject, str) or not subject.isdigit():
             return None
-        return await User.get_or_none(id=int(subject))
+        if isinstance(expiry, int | float):
+            if len(self._known) >= KNOWN_TOKENS:
+                self._known.clear()
+            self._known[token] = (int(subject), float(expiry))
+        return int(subject)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from models import Permission
+from models import Permission, User
+from resolvers.viewers import RECHECK_SECONDS
+from server.auth import JwtTokens
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, gid, make_user
 
@@ -84,3 +87,32 @@ async def test_token_expiry_follows_the_ttl_setting(api):
     assert timedelta(seconds=3590) < expires_at - before < timedelta(seconds=3610)
     claims = jwt.decode(login["login"]["token"], TEST_SECRET, algorithms=["HS256"])
     assert claims["sub"] == str(user.pk)
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(api):
+    # given a token valid for one more second, accepted once (and remembered)
+    user = await make_user()
+    token = jwt.encode(
+        {"sub": str(user.pk), "exp": datetime.now(UTC) + timedelta(seconds=1)},
+        TEST_SECRET,
+        algorithm="HS256",
+    )
+    assert (await api.execute(ME, token=token)).ok()["me"]["id"] == gid("User", user)
+    # when it is sent again after its expiry
+    await asyncio.sleep(1.1)
+    later = await api.execute(ME, token=token)
+    # then
+    assert later.codes == ["UNAUTHENTICATED"]
+
+
+async def test_a_deleted_user_is_signed_out_within_the_recheck_time(api):
+    # given a user whose token works
+    user = await make_user(name="Leaving")
+    token = JwtTokens(TEST_SECRET, 3600).issue(user).token
+    assert (await api.execute(ME, token=token)).ok()["me"]["name"] == "Leaving"
+    # when the user is deleted (from another process, say)
+    await User.filter(id=user.pk).delete()
+    await asyncio.sleep(2 * RECHECK_SECONDS + 0.1)
+    after = await api.execute(ME, token=token)
+    # then
+    assert after.codes == ["UNAUTHENTICATED"]

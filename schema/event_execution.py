@@ -14,11 +14,21 @@ skips an event and never sends an error for an outage.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Iterable
 from functools import partial
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult
+from graphql import (
+    ExecutionResult,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from models.database import is_unreachable, ping, until_reachable
@@ -26,12 +36,52 @@ from resolvers.context import Context
 from resolvers.event_rows import EventRows
 from resolvers.loaders import Loaders
 from schema.live_groups import Frames, Rendered, SharedEvent
+from schema.plain_lists import Step, list_items, object_plan
 
 
 class EventExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, with a subscription's events executed as above."""
+    """Strawberry's executor, with a subscription's events executed as above, and lists
+    of plain objects completed in one pass (schema/plain_lists.py)."""
 
     _origin: EventExecutor | None = None
+    _plans: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Step | None]] | None = None
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: AsyncIterable[Any] | Iterable[Any],
+        position_context: Any,
+    ) -> Any:
+        item = return_type.of_type
+        nullable = not isinstance(item, GraphQLNonNull)
+        item_type = item.of_type if isinstance(item, GraphQLNonNull) else item
+        if isinstance(result, list | tuple) and isinstance(item_type, GraphQLObjectType):
+            plan = self._plan(item_type, field_details_list)
+            if plan is not None:
+                try:
+                    return list_items(plan, result, nullable)
+                except Exception:
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plan(self, item_type: GraphQLObjectType, fields: FieldDetailsList) -> Step | None:
+        """The one-pass plan for this selection, made once per operation (like graphql-core,
+        keyed by the identity of the field list, kept alive beside its plan)."""
+        if self._plans is None:
+            self._plans = {}
+        key = (item_type, id(fields))
+        known = self._plans.get(key)
+        if known is None:
+            known = self._plans[key] = (
+                fields,
+                object_plan(item_type, fields, self.collect_subfields),
+            )
+        return known[1]
 
     def build_per_event_executor(self, payload: Any) -> EventExecutor:
         executor = super().build_per_event_executor(payload)

@@ -24,6 +24,7 @@ from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.customer import Customer, load_customer
+from schema.plain_lists import NOT_PLAIN, answers_from_source
 from schema.relay import Connection, Node
 from schema.user import User, load_user
 
@@ -73,10 +74,13 @@ async def card_nodes(
     2,000 cards spends most of its time there.
     """
     loaders = info.context.loaders
+    # Each key once: a board's 2,000 cards have a few dozen owners.
     owners = await loaders.user_by_id.load_many(
-        [card.owner_id for card in cards if card.owner_id is not None]
+        list({card.owner_id for card in cards if card.owner_id is not None})
     )
-    customers = await loaders.customer_by_id.load_many([card.customer_id for card in cards])
+    customers = await loaders.customer_by_id.load_many(
+        list({card.customer_id: None for card in cards})
+    )
     users_by_pk = {user.pk: User.from_model(user) for user in owners if user is not None}
     customers_by_pk = {row.pk: Customer.from_model(row) for row in customers if row is not None}
 
@@ -130,11 +134,17 @@ class Opportunity(Node):
             closed_at=card.closed_at,
         )
 
+    def preloaded_or_not_plain(self) -> Preloaded:
+        if self.preloaded is None:
+            raise NOT_PLAIN
+        return self.preloaded
+
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
         return await _campaign(info, self.row.campaign_id)
 
     @strawberry.field
+    @answers_from_source(lambda card: card.preloaded_or_not_plain().customer)
     def customer(self, info: Info[Context, None]) -> Customer:
         if self.preloaded is not None:
             return self.preloaded.customer
@@ -145,6 +155,7 @@ class Opportunity(Node):
         return await _stage(info, self.row.stage_id)
 
     @strawberry.field
+    @answers_from_source(lambda card: card.preloaded_or_not_plain().owner)
     def owner(self, info: Info[Context, None]) -> User | None:
         if self.preloaded is not None:
             return self.preloaded.owner

@@ -39,7 +39,7 @@ from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
 from server.auth import JwtTokens
 from server.background import log_retention, registration_watch
-from server.collector import tune_collector
+from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.health import database_answers
 from server.http_guard import HttpGuard
@@ -164,7 +164,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        tune_collector()  # in each worker process
         await open_database(settings.database_url)
         forget_access()
         try:
@@ -177,7 +176,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 graphql.bus = bus
                 graphql.use_store(store)
                 try:
-                    yield {}
+                    with tuned_collector():  # in each worker process, once it has started
+                        yield {}
                 finally:
                     if graphql.slots is not None:
                         await graphql.slots.close()

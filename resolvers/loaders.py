@@ -16,6 +16,8 @@ from tortoise.models import Model
 from models import (
     Campaign,
     CampaignMember,
+    ChatMessage,
+    Communication,
     Customer,
     Opportunity,
     OpportunityResult,
@@ -124,6 +126,14 @@ class Loaders:
     @cached_property
     def order_by_id(self) -> DataLoader[int, Order | None]:
         return self._neutral("order_by_id", by_id(Order))
+
+    @cached_property
+    def communication_by_id(self) -> DataLoader[int, Communication | None]:
+        return self._neutral("communication_by_id", by_id(Communication))
+
+    @cached_property
+    def chat_message_by_id(self) -> DataLoader[int, ChatMessage | None]:
+        return self._neutral("chat_message_by_id", by_id(ChatMessage))
 
     @cached_property
     def stages_by_campaign(self) -> DataLoader[int, list[Stage]]:

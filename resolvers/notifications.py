@@ -65,6 +65,11 @@ async def list_notifications(viewer: User, unread_only: bool, page: PageArgs) ->
     return await paginate(query, page, NEWEST_FIRST)
 
 
+async def notification_of(viewer: User, pk: int) -> Notification | None:
+    """One of the viewer's own notifications (None for anyone else's)."""
+    return await Notification.get_or_none(id=pk, recipient_id=viewer.pk)
+
+
 async def mark_read(viewer: User, ids: Sequence[str] | None) -> int:
     """Marks the viewer's given (or all) unread notifications read; returns how many."""
     query = Notification.filter(recipient_id=viewer.pk, read_at__isnull=True)

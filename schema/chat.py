@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from models import ChatMessage as ChatMessageModel
 from resolvers import chat
-from resolvers.access import is_participant
 from resolvers.context import Context
-from resolvers.errors import Forbidden
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
-from schema.guards import IsAuthenticated, campaign_of_input
+from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input
 from schema.relay import Node, PageInfo
 from schema.user import User, load_user
 
@@ -98,18 +94,6 @@ class ChatMessageConnection:
 class PostChatMessageInput:
     campaign_id: strawberry.ID
     body: str = strawberry.field(description="1 to 4000 characters, not blank.")
-
-
-class CanPostInCampaign(BasePermission):
-    message = "only the campaign's manager and participants may post in its chat"
-    error_class: ClassVar[type[GraphQLError]] = Forbidden  # type: ignore[misc]
-
-    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        campaign = await campaign_of_input(info.context, kwargs["input"])
-        viewer = info.context.require_viewer()
-        return campaign.manager_id == viewer.pk or await is_participant(
-            info.context, campaign, viewer.pk
-        )
 
 
 @strawberry.type

@@ -14,7 +14,6 @@ from strawberry.types import Info
 
 import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import CampaignEvent as CampaignEventModel
-from models import ChatMessage as ChatMessageModel
 from models import EventKind, OpportunityResult
 from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
@@ -214,7 +213,8 @@ async def payload_of(info: Info[Context, None], event: CampaignEventModel) -> An
     if event.kind == EventKind.OPPORTUNITY_DELETED:
         return OpportunityDeleted(data=data)
     if event.kind == EventKind.CHAT_MESSAGE_POSTED:
-        message = await ChatMessageModel.get(id=data["message_id"])
+        message = await info.context.loaders.chat_message_by_id.load(data["message_id"])
+        assert message is not None, "a chat message is deleted with its campaign's log"
         return ChatMessagePosted(message=ChatMessage.from_model(message))
     campaign = await info.context.loaders.campaign_by_id.load(event.campaign_id)
     assert campaign is not None

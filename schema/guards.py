@@ -1,4 +1,19 @@
-"""Field guards: each decides one rule and raises with the contract's code."""
+"""Field guards: each decides one rule and raises with the contract's code.
+
+A guard reads what it judges from the field's arguments, by one convention:
+
+- `input`: the mutation's input object. The object it acts on is named by the input's
+  `opportunity_id` or `campaign_id` when it has one, else by its `id` (a campaign's
+  input may name a Stage: its campaign is meant);
+- `id`: the object itself, for fields that take a bare ID (claimOpportunity,
+  completeTask);
+- on a type's own fields (User.email, Customer.phone) the source object is judged.
+
+What a guard finds is loaded through the operation's dataloaders, so the resolver that
+runs next reads it again for free. A guard answers NOT_FOUND for what the viewer may
+not see (exactly as if it did not exist), and FORBIDDEN with its `message` for what
+the viewer sees but may not do.
+"""
 
 from __future__ import annotations
 
@@ -80,6 +95,17 @@ class CanEditCampaign(_ForbiddenGuard):
         campaign = await campaign_of_input(info.context, kwargs["input"])
         viewer = info.context.require_viewer()
         return campaign.manager_id == viewer.pk or viewer.can(Permission.CAMPAIGN_EDIT)
+
+
+class CanPostInCampaign(_ForbiddenGuard):
+    message = "only the campaign's manager and participants may post in its chat"
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        campaign = await campaign_of_input(info.context, kwargs["input"])
+        viewer = info.context.require_viewer()
+        return campaign.manager_id == viewer.pk or await is_participant(
+            info.context, campaign, viewer.pk
+        )
 
 
 async def campaign_of_input(context: Context, data: Any) -> Campaign:
@@ -196,14 +222,6 @@ class CanCopyOpportunity(_CardGuard):
         self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
     ) -> bool:
         return viewer.can(Permission.OPPORTUNITY_CREATE)
-
-
-class CanCopyIntoCampaign(_ForbiddenGuard):
-    message = "copying an opportunity needs OPPORTUNITY_CREATE"
-
-    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        await visible_campaign(info.context, str(kwargs["input"].campaign_id))
-        return True
 
 
 class CanCompleteTask(_ForbiddenGuard):

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
-from models import Communication, Notification, Permission
-from resolvers import campaigns
+from models import Permission
+from resolvers import campaigns, notifications
 from resolvers.access import can_see_campaign, visible_card
 from resolvers.context import Context
 from resolvers.errors import not_found
@@ -61,7 +61,7 @@ async def _task(info: Info[Context, None], pk: int) -> Node | None:
 
 
 async def _communication(info: Info[Context, None], pk: int) -> Node | None:
-    row = await Communication.get_or_none(id=pk)
+    row = await info.context.loaders.communication_by_id.load(pk)
     if row is None:
         return None
     if row.opportunity_id is not None:
@@ -82,7 +82,7 @@ async def _communication(info: Info[Context, None], pk: int) -> Node | None:
 
 
 async def _notification(info: Info[Context, None], pk: int) -> Node | None:
-    row = await Notification.get_or_none(id=pk, recipient_id=info.context.require_viewer().pk)
+    row = await notifications.notification_of(info.context.require_viewer(), pk)
     return None if row is None else NotificationType.from_model(row)
 
 

@@ -19,11 +19,12 @@ from models import Order as OrderModel
 from models import StageChange as StageChangeModel
 from models import Task as TaskModel
 from resolvers import opportunity_reads
-from resolvers.access import can_see_cards
+from resolvers.access import can_see_cards, visible_card
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.customer import Customer, load_customer
+from schema.guards import IsAuthenticated
 from schema.plain_lists import NOT_PLAIN, answers_from_source
 from schema.relay import Connection, Node
 from schema.user import User, load_user
@@ -344,3 +345,10 @@ class Task(Node):
     @strawberry.field
     async def opportunity(self, info: Info[Context, None]) -> Opportunity:
         return await _owning_card(info, self.row.opportunity_id)
+
+
+@strawberry.type
+class OpportunityQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity | None:
+        return Opportunity.from_model(await visible_card(info.context, id))

@@ -1,4 +1,4 @@
-"""Everything a sales team does to opportunities: inputs, query and mutations."""
+"""Everything a sales team does to opportunities: inputs and mutations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from schema.guards import (
     CanAssignOpportunity,
     CanClaimOpportunity,
     CanCompleteTask,
-    CanCopyIntoCampaign,
     CanCopyOpportunity,
     CanCreateOpportunity,
     CanDeleteOpportunity,
@@ -137,13 +136,6 @@ class CreateOrderInput:
 
 
 @strawberry.type
-class OpportunityQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated])
-    async def opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity | None:
-        return Opportunity.from_model(await visible_card(info.context, id))
-
-
-@strawberry.type
 class OpportunityMutation:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated, CanCreateOpportunity],
@@ -222,7 +214,7 @@ class OpportunityMutation:
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanCopyOpportunity, CanCopyIntoCampaign],
+        permission_classes=[IsAuthenticated, CanCopyOpportunity],
         description="The copy lands in the first approach step of the target campaign.",
     )
     async def copy_opportunity(

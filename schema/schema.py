@@ -17,7 +17,8 @@ from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
 from schema.operation_guard import QueryLimits, guard_extensions
-from schema.opportunity_mutations import OpportunityMutation, OpportunityQuery
+from schema.opportunity import OpportunityQuery
+from schema.opportunity_mutations import OpportunityMutation
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
 

@@ -203,6 +203,21 @@ def running(
             log.unlink(missing_ok=True)
 
 
+def production_env(db_url: str, redis_url: str, secret: str, **extra: str) -> dict[str, str]:
+    """A production `funnelgraph serve` on the scratch database and the private Redis.
+    Throughput is measured, not the abuse limits: one user sends every request, so the
+    operations limit is lifted (its counting still runs) and so is the socket limit."""
+    return clean_env(
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY=secret,
+        FUNNELGRAPH_ENV="production",
+        OPERATIONS_PER_SECOND="1000000",
+        MAX_CONNECTIONS_PER_USER="100000",
+        **extra,
+    )
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     from tests.live import SETTINGS_VARIABLES
 
@@ -860,15 +875,7 @@ def main(argv: list[str] | None = None) -> None:
     budget_end = time.monotonic() + args.budget
     with redis_server() as redis, scratch_database() as db_url:
         asyncio.run(seed(db_url))
-        fg_env = clean_env(
-            DATABASE_URL=db_url,
-            REDIS_URL=redis.url,
-            SECRET_KEY=SECRET,
-            FUNNELGRAPH_ENV="production",
-            # Throughput is measured here, not the abuse limits: one user sends every move.
-            OPERATIONS_PER_SECOND="1000000",
-            MAX_CONNECTIONS_PER_USER="100000",
-        )
+        fg_env = production_env(db_url, redis.url, SECRET)
         uvicorn = [
             sys.executable,
             "-m",

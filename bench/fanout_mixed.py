@@ -36,10 +36,10 @@ from bench.fanout import (
     SECRET,
     Server,
     campaign_with_a_card,
-    clean_env,
     fmt_ms,
     login,
     percentile,
+    production_env,
     raise_open_file_limit,
     running,
     scratch_database,
@@ -292,14 +292,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with redis_server() as redis, scratch_database() as db_url:
         asyncio.run(seed(db_url, args.campaigns))
-        env = clean_env(
-            DATABASE_URL=db_url,
-            REDIS_URL=redis.url,
-            SECRET_KEY=SECRET,
-            FUNNELGRAPH_ENV="production",
-            OPERATIONS_PER_SECOND="1000000",
-            MAX_CONNECTIONS_PER_USER="100000",
-        )
+        env = production_env(db_url, redis.url, SECRET)
         with running([FUNNELGRAPH, "serve"], env, "funnelgraph") as server:
             ok = asyncio.run(run(server, db_url, args))
     sys.exit(0 if ok else 1)

@@ -48,7 +48,16 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 
-from bench.fanout import ROOT, Server, clean_env, percentile, run_loop, running, scratch_database
+from bench.fanout import (
+    ROOT,
+    Server,
+    clean_env,
+    percentile,
+    production_env,
+    run_loop,
+    running,
+    scratch_database,
+)
 
 SECRET = "requests-bench-secret-key-that-is-long-enough-for-hs256"
 CONNECTIONS = 50
@@ -568,14 +577,7 @@ def main(argv: list[str] | None = None) -> None:
     with redis_server() as redis, scratch_database() as db_url:
         seeded = asyncio.run(seed(db_url))
         token = token_for(seeded.viewer_pk)
-        fg_env = clean_env(
-            DATABASE_URL=db_url,
-            REDIS_URL=redis.url,
-            SECRET_KEY=SECRET,
-            FUNNELGRAPH_ENV="production",
-            # The limiter runs on every operation, but one user sends them all here.
-            OPERATIONS_PER_SECOND="1000000",
-        )
+        fg_env = production_env(db_url, redis.url, SECRET)
         uvicorn = [
             sys.executable,
             "-m",

@@ -63,7 +63,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
             if plan is not None:
                 try:
                     return list_items(plan, result, nullable)
-                except Exception:
+                except Exception:  # NotPlain, or a value to fail: graphql-core says how
                     pass
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models import Campaign, CampaignEvent, EventKind, Notification, User
+from tortoise import timezone
+from tortoise.fields import JSONField
+
+from models import Campaign, CampaignEvent, EventKind, Notification, User, raw_sql
 from realtime.channels import CAMPAIGN, USER, channel_kind
 
 BATCH = 500
@@ -20,14 +23,36 @@ async def append_event(
     The seq comes from the locked campaign row, so it is gap-free and in commit order.
     """
     campaign.event_seq += 1
-    await Campaign.filter(id=campaign.pk).update(event_seq=campaign.event_seq)
-    return await CampaignEvent.create(
+    await raw_sql.execute(
+        "UPDATE campaign SET event_seq = $1 WHERE id = $2", campaign.event_seq, campaign.pk
+    )
+    event = CampaignEvent(
         campaign_id=campaign.pk,
         seq=campaign.event_seq,
         kind=kind,
         actor_id=actor.pk if actor else None,
+        occurred_at=timezone.now(),
         data=data,
     )
+    [inserted] = await raw_sql.rows(
+        "INSERT INTO campaign_event (campaign_id, seq, kind, actor_id, occurred_at, data) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        event.campaign_id,
+        event.seq,
+        kind.value,
+        event.actor_id,
+        event.occurred_at,
+        _encoded(data),
+    )
+    event.id = inserted["id"]
+    return event
+
+
+def _encoded(data: dict[str, Any]) -> str:
+    """The event's data as its model field stores it."""
+    field = CampaignEvent._meta.fields_map["data"]
+    assert isinstance(field, JSONField)
+    return str(field.encoder(data))
 
 
 async def events_after(

@@ -9,7 +9,7 @@ from tortoise import connections
 
 from models import Opportunity
 from resolvers.errors import BadUserInput
-from resolvers.pagination import Page, PageArgs, cursor_of, decode_cursor
+from resolvers.pagination import Cursors, Page, PageArgs, decode_cursor
 
 BOARD_ORDER = ("rank", "id")
 
@@ -54,7 +54,7 @@ def _page(rows: list[Opportunity], first: int, args: PageArgs, total: int) -> Pa
 
     return Page(
         items=items,
-        cursors=[cursor_of(item, BOARD_ORDER) for item in items],
+        cursors=Cursors(items, BOARD_ORDER),
         has_next=len(rows) > first,
         has_previous=args.after is not None,
         count=count,

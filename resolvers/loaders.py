@@ -26,6 +26,7 @@ from models import (
     StageChange,
     Task,
     User,
+    raw_sql,
 )
 from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
@@ -37,8 +38,16 @@ V = TypeVar("V")
 
 
 def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
+    """Rows by primary key, in one statement per batch (written out: building it with the
+    ORM cost more than running it, the more so for a board's 2,000 customers)."""
+    table = model._meta.db_table
+
     async def load(ids: list[int]) -> list[M | None]:
-        found = {row.pk: row for row in await model.filter(id__in=ids)}
+        if not ids:
+            return []
+        marks = ", ".join(f"${number}" for number in range(1, len(ids) + 1))
+        rows = await raw_sql.rows(f'SELECT * FROM "{table}" WHERE id IN ({marks})', *ids)
+        found = {row["id"]: model._init_from_db(**row) for row in rows}
         return [found.get(pk) for pk in ids]
 
     return load
@@ -64,13 +73,22 @@ class StageTotals:
 
 
 async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
+    """Summed here, not in SQL: a sum of decimals keeps the exponents it would have here
+    (and SQLite stores decimals as text)."""
+    if not stage_ids:
+        return []
     totals: dict[int, StageTotals] = {}
-    rows = await Opportunity.filter(stage_id__in=list(stage_ids)).values_list(
-        "stage_id", "amount", "probability", "result"
+    marks = ", ".join(f"${number}" for number in range(1, len(stage_ids) + 1))
+    rows = await raw_sql.rows(
+        f"SELECT stage_id, amount, probability, result FROM opportunity "
+        f"WHERE stage_id IN ({marks})",
+        *stage_ids,
     )
-    for stage_id, amount, probability, result in rows:
+    as_decimal = Opportunity._meta.fields_map["amount"].to_python_value
+    for row in rows:
+        stage_id, probability, result = row["stage_id"], row["probability"], row["result"]
         current = totals.get(stage_id, StageTotals())
-        amount = amount or Decimal(0)
+        amount = as_decimal(row["amount"]) or Decimal(0)
         weighted = amount * probability / 100 if result == OpportunityResult.OPEN else 0
         totals[stage_id] = StageTotals(
             current.count + 1,

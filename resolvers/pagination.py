@@ -8,7 +8,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 from tortoise.expressions import Q
 from tortoise.fields import DatetimeField
@@ -47,10 +47,38 @@ class PageArgs:
 @dataclass
 class Page(Generic[M]):
     items: list[M]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]]
+
+
+class Cursors(Sequence[str]):
+    """The page's cursors, each encoded when first asked for: a board of 2,000 cards
+    rarely selects one."""
+
+    def __init__(self, items: Sequence[Model], order: Sequence[str]) -> None:
+        self._items = items
+        self._order = order
+        self._encoded: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[number] for number in range(len(self))[index]]
+        number = range(len(self))[index]  # IndexError past the end, as a list
+        cursor = self._encoded.get(number)
+        if cursor is None:
+            cursor = self._encoded[number] = cursor_of(self._items[number], self._order)
+        return cursor
 
 
 def encode_cursor(values: Sequence[object]) -> str:
@@ -134,7 +162,7 @@ async def paginate(query: QuerySet[M], args: PageArgs, order: Sequence[str] = BY
         has_previous = args.after is not None
     return Page(
         items=items,
-        cursors=[cursor_of(item, order) for item in items],
+        cursors=Cursors(items, order),
         has_next=has_next,
         has_previous=has_previous,
         count=query.count,

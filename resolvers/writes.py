@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from models import Campaign, CampaignEvent, EventKind, Opportunity, User
+from models import Campaign, CampaignEvent, EventKind, Opportunity, User, raw_sql
 from realtime.after_commit import signal_after_commit, transaction
 from realtime.channels import campaign_channel
 from realtime.log import append_event
@@ -23,10 +23,12 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
     """
     async with transaction():
         # FOR NO KEY UPDATE: inserts that reference the campaign need not wait on it.
-        campaign = await Campaign.select_for_update(no_key=True).get_or_none(id=campaign_pk)
-        if campaign is None:
+        found = await raw_sql.rows(
+            "SELECT * FROM campaign WHERE id = $1 FOR NO KEY UPDATE", campaign_pk
+        )
+        if not found:
             raise NotFound("the campaign was deleted meanwhile")
-        yield campaign
+        yield Campaign._init_from_db(**found[0])
 
 
 async def log_event(
@@ -42,9 +44,12 @@ async def locked_card(
     campaign: Campaign, card_pk: int, expected_version: int | None
 ) -> Opportunity:
     """The card as committed, refused with CONFLICT when `expected_version` is stale."""
-    card = await Opportunity.get_or_none(id=card_pk, campaign_id=campaign.pk)
-    if card is None:
+    found = await raw_sql.rows(
+        "SELECT * FROM opportunity WHERE id = $1 AND campaign_id = $2", card_pk, campaign.pk
+    )
+    if not found:
         raise NotFound("the opportunity was deleted meanwhile")
+    card = Opportunity._init_from_db(**found[0])
     if expected_version is not None and expected_version != card.version:
         raise Conflict(
             f"the opportunity changed meanwhile (version {card.version}, "

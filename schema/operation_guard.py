@@ -31,7 +31,6 @@ from graphql import (
 )
 from strawberry.extensions import (
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -155,10 +154,12 @@ class OperationGuard(SchemaExtension):
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
+        # graphql-core's parser stops past this many tokens (and so does Strawberry's
+        # parse of a document with a syntax error, which it parses again to answer).
+        context.parse_options["max_tokens"] = self.limits.max_tokens
         self.refusal = await self._rate_refusal()
         if self.refusal is None and context.query:
             try:
-                # max_tokens comes from Strawberry's MaxTokensLimiter, in parse_options.
                 context.graphql_document = _cached_parse(context.query, **context.parse_options)
             except GraphQLError as error:
                 if _TOKENS_REFUSAL in error.message:
@@ -246,8 +247,7 @@ def operation_guard(limits: QueryLimits, *, production: bool) -> Callable[[], Op
 
 
 def guard_extensions(limits: QueryLimits, *, production: bool) -> list[Callable[[], Any]]:
-    """The extensions that bound an operation: Strawberry's token limit, then the guard."""
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        operation_guard(limits, production=production),
-    ]
+    """The extensions that bound an operation: the guard alone (it sets the parser's
+    token limit itself, as Strawberry's MaxTokensLimiter would, one extension fewer
+    to run through every hook of every operation)."""
+    return [operation_guard(limits, production=production)]

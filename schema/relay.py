@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import strawberry
 from tortoise.models import Model
 
 from resolvers.pagination import Page
+from schema.plain_lists import answers_from_source
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -30,7 +31,13 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
-    cursor: str
+    cursors: strawberry.Private[Sequence[str]]  # the page's, encoded when asked for
+    index: strawberry.Private[int]
+
+    @strawberry.field
+    @answers_from_source(lambda edge: edge.cursors[edge.index])
+    def cursor(self) -> str:
+        return self.cursors[self.index]
 
 
 @strawberry.type
@@ -61,8 +68,8 @@ class Connection(Generic[T]):
     def of(cls, page: Page[M], convert: Callable[[M], T]) -> Connection[T]:
         return cls(
             edges=[
-                Edge(node=convert(item), cursor=cursor)
-                for item, cursor in zip(page.items, page.cursors, strict=True)
+                Edge(node=convert(item), cursors=page.cursors, index=index)
+                for index, item in enumerate(page.items)
             ],
             page_info=PageInfo(
                 has_next_page=page.has_next,

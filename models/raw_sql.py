@@ -10,6 +10,7 @@ registers SQLite's adapters for dates and decimals); rows come back as dicts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -31,6 +32,33 @@ async def rows(sql: str, *values: object) -> list[dict[str, Any]]:
 async def execute(sql: str, *values: object) -> None:
     connection = connections.get("default")
     await connection.execute_query(_in(connection.capabilities.dialect, sql), list(values))
+
+
+Statement = tuple[str, Sequence[object]]
+
+
+async def write_then_return(writes: Sequence[Statement], last: Statement) -> list[dict[str, Any]]:
+    """Runs the writes, then `last`, whose rows it returns. On PostgreSQL that is one
+    statement, the writes as data-modifying WITH clauses: one round trip, however many
+    writes a change makes while it holds its campaign's lock. The writes must not need to
+    see each other's effects (they all see the same snapshot)."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "postgres":
+        for write, values in writes:
+            await execute(write, *values)
+        return await rows(last[0], *last[1])
+    clauses: list[str] = []
+    combined: list[object] = []
+    for number, (write, values) in enumerate(writes):
+        clauses.append(f"write{number} AS ({_shifted(write, len(combined))})")
+        combined.extend(values)
+    final = _shifted(last[0], len(combined))
+    combined.extend(last[1])
+    return await rows(f"WITH {', '.join(clauses)} {final}" if clauses else final, *combined)
+
+
+def _shifted(sql: str, offset: int) -> str:
+    return _NUMBERED.sub(lambda mark: f"${int(mark.group()[1:]) + offset}", sql)
 
 
 @lru_cache(maxsize=256)

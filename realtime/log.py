@@ -3,6 +3,7 @@ the change's transaction and read, per channel, by the hub and its streams."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,16 +17,19 @@ BATCH = 500
 
 
 async def append_event(
-    campaign: Campaign, kind: EventKind, actor: User | None, **data: Any
+    campaign: Campaign,
+    kind: EventKind,
+    actor: User | None,
+    *,
+    writes: Sequence[raw_sql.Statement] = (),
+    **data: Any,
 ) -> CampaignEvent:
-    """Log one event of `campaign`, whose row the caller holds locked (campaign_write).
+    """Log one event of `campaign`, whose row the caller holds locked (campaign_write),
+    with the change's own `writes` (made in the same round trip where the database can).
 
     The seq comes from the locked campaign row, so it is gap-free and in commit order.
     """
     campaign.event_seq += 1
-    await raw_sql.execute(
-        "UPDATE campaign SET event_seq = $1 WHERE id = $2", campaign.event_seq, campaign.pk
-    )
     event = CampaignEvent(
         campaign_id=campaign.pk,
         seq=campaign.event_seq,
@@ -34,16 +38,20 @@ async def append_event(
         occurred_at=timezone.now(),
         data=data,
     )
-    [inserted] = await raw_sql.rows(
+    number = ("UPDATE campaign SET event_seq = $1 WHERE id = $2", (event.seq, campaign.pk))
+    append = (
         "INSERT INTO campaign_event (campaign_id, seq, kind, actor_id, occurred_at, data) "
         "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        event.campaign_id,
-        event.seq,
-        kind.value,
-        event.actor_id,
-        event.occurred_at,
-        _encoded(data),
+        (
+            event.campaign_id,
+            event.seq,
+            kind.value,
+            event.actor_id,
+            event.occurred_at,
+            _encoded(data),
+        ),
     )
+    [inserted] = await raw_sql.write_then_return([*writes, number], append)
     event.id = inserted["id"]
     return event
 

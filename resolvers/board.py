@@ -8,7 +8,7 @@ from tortoise import timezone
 
 from models import EventKind, Opportunity, OpportunityResult, User, raw_sql
 from models.ranking import key_between
-from resolvers.errors import BadUserInput
+from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
 from resolvers.writes import campaign_write, locked_card, log_event
 
@@ -35,43 +35,46 @@ async def move_opportunity(
     """Put the card in `stage_id`, right after `after_id` (None: first in the column).
 
     Drag and drop is the busiest write there is: its statements are written out
-    (models/raw_sql.py), seven of them while the campaign's lock is held."""
+    (models/raw_sql.py): while the campaign's lock is held, three reads (the lock, the
+    card, where it goes) and one write, which on PostgreSQL is every change at once."""
     async with campaign_write(card.campaign_id) as campaign:
         card = await locked_card(campaign, card.pk, expected_version)
-        target = await _target(campaign.pk, stage_id)
-        previous = await _previous_card(target.pk, card, after_id)
-        following = await _following(target.pk, card, previous)
+        target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
         from_stage_id = card.stage_id
         card.rank = key_between(previous.rank if previous else None, following)
         card.stage_id = target.pk
+        writes: list[raw_sql.Statement] = []
         if from_stage_id != target.pk:
             if target.probability is not None and card.result == OpportunityResult.OPEN:
                 card.probability = target.probability
-            await raw_sql.execute(
-                "INSERT INTO stage_change (opportunity_id, from_stage_id, to_stage_id, actor_id, "
-                "at) VALUES ($1, $2, $3, $4, $5)",
-                card.pk,
-                from_stage_id,
-                target.pk,
-                actor.pk,
-                timezone.now(),
+            writes.append(
+                (
+                    "INSERT INTO stage_change (opportunity_id, from_stage_id, to_stage_id, "
+                    "actor_id, at) VALUES ($1, $2, $3, $4, $5)",
+                    (card.pk, from_stage_id, target.pk, actor.pk, timezone.now()),
+                )
             )
         card.version += 1
         card.updated_at = timezone.now()
-        await raw_sql.execute(
-            "UPDATE opportunity SET stage_id = $1, rank = $2, probability = $3, version = $4, "
-            "updated_at = $5 WHERE id = $6",
-            card.stage_id,
-            card.rank,
-            card.probability,
-            card.version,
-            card.updated_at,
-            card.pk,
+        writes.append(
+            (
+                "UPDATE opportunity SET stage_id = $1, rank = $2, probability = $3, "
+                "version = $4, updated_at = $5 WHERE id = $6",
+                (
+                    card.stage_id,
+                    card.rank,
+                    card.probability,
+                    card.version,
+                    card.updated_at,
+                    card.pk,
+                ),
+            )
         )
         await log_event(
             campaign,
             EventKind.OPPORTUNITY_MOVED,
             actor,
+            together_with=writes,
             opportunity_id=card.pk,
             from_stage_id=from_stage_id,
             to_stage_id=target.pk,
@@ -92,49 +95,49 @@ class _Neighbour:
     rank: str
 
 
-async def _target(campaign_pk: int, stage_id: str) -> _Target:
-    """The step the card goes to: an approach step of this campaign, not removed."""
-    found = await raw_sql.rows(
-        "SELECT id, campaign_id, probability, removed_at FROM stage WHERE id = $1",
-        decode_id(stage_id, "Stage"),
-    )
-    if not found or found[0]["campaign_id"] != campaign_pk or found[0]["removed_at"] is not None:
+# The target step, the card to follow (if any) and the rank of the card after it, in
+# one round trip: the campaign's lock is held meanwhile. Each mark appears once, in
+# order (models/raw_sql.py).
+_PLACE = """
+SELECT s.campaign_id, s.probability, s.removed_at,
+       p.id AS previous_id, p.stage_id AS previous_stage_id, p.rank AS previous_rank,
+       (SELECT o.rank FROM opportunity o
+         WHERE o.stage_id = s.id AND o.id <> $1 AND (p.id IS NULL OR o.rank > p.rank)
+         ORDER BY o.rank, o.id LIMIT 1) AS following
+FROM stage s LEFT JOIN opportunity p ON p.id = $2
+WHERE s.id = $3
+"""
+
+
+async def _place(
+    campaign_pk: int, card: Opportunity, stage_id: str, after_id: str | None
+) -> tuple[_Target, _Neighbour | None, str | None]:
+    """Where the card goes: an approach step of this campaign (not removed), after
+    another card of that step (or first), before the rank returned (or last)."""
+    target_pk = decode_id(stage_id, "Stage")
+    previous_pk = None
+    if after_id is not None:
+        try:
+            previous_pk = decode_id(after_id, "Opportunity")
+        except NotFound:
+            previous_pk = 0  # no such card: refused below, once the step is known good
+    found = await raw_sql.rows(_PLACE, card.pk, previous_pk, target_pk)
+    row = found[0] if found else None
+    if row is None or row["campaign_id"] != campaign_pk or row["removed_at"] is not None:
         raise BadUserInput(
             f"stageId: stage {stage_id!r} is not an approach step of this campaign",
             field="stageId",
         )
-    return _Target(found[0]["id"], found[0]["probability"])
-
-
-async def _previous_card(
-    target_pk: int, card: Opportunity, after_id: str | None
-) -> _Neighbour | None:
-    if after_id is None:
-        return None
-    found = await raw_sql.rows(
-        "SELECT id, stage_id, rank FROM opportunity WHERE id = $1",
-        decode_id(after_id, "Opportunity"),
+    if after_id is not None:
+        decode_id(after_id, "Opportunity")  # a malformed ID answers as before: NOT_FOUND
+        if (
+            row["previous_id"] is None
+            or row["previous_stage_id"] != target_pk
+            or (row["previous_id"] == card.pk)
+        ):
+            raise BadUserInput("afterId must be another card of the target stage", field="afterId")
+    previous = (
+        None if row["previous_id"] is None else _Neighbour(row["previous_id"], row["previous_rank"])
     )
-    if not found or found[0]["stage_id"] != target_pk or found[0]["id"] == card.pk:
-        raise BadUserInput("afterId must be another card of the target stage", field="afterId")
-    return _Neighbour(found[0]["id"], found[0]["rank"])
-
-
-async def _following(target_pk: int, card: Opportunity, previous: _Neighbour | None) -> str | None:
-    """The rank of the card the moved one will precede, if any."""
-    if previous is None:
-        found = await raw_sql.rows(
-            "SELECT rank FROM opportunity WHERE stage_id = $1 AND id <> $2 "
-            "ORDER BY rank, id LIMIT 1",
-            target_pk,
-            card.pk,
-        )
-    else:
-        found = await raw_sql.rows(
-            "SELECT rank FROM opportunity WHERE stage_id = $1 AND id <> $2 AND rank > $3 "
-            "ORDER BY rank, id LIMIT 1",
-            target_pk,
-            card.pk,
-            previous.rank,
-        )
-    return str(found[0]["rank"]) if found else None
+    following = row["following"]
+    return _Target(target_pk, row["probability"]), previous, following

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,10 +32,16 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
 
 
 async def log_event(
-    campaign: Campaign, kind: EventKind, actor: User | None, **data: Any
+    campaign: Campaign,
+    kind: EventKind,
+    actor: User | None,
+    *,
+    together_with: Sequence[raw_sql.Statement] = (),
+    **data: Any,
 ) -> CampaignEvent:
-    """Append an event to the locked campaign's log; streams hear of it after commit."""
-    event = await append_event(campaign, kind, actor, **data)
+    """Append an event to the locked campaign's log, with the statements of the change
+    itself when it has them written out; streams hear of it after commit."""
+    event = await append_event(campaign, kind, actor, writes=together_with, **data)
     signal_after_commit(campaign_channel(campaign.pk), event.seq)
     return event
 

@@ -218,6 +218,20 @@ def production_env(db_url: str, redis_url: str, secret: str, **extra: str) -> di
     )
 
 
+def baseline_argv(factory: str) -> list[str]:
+    """A bare Starlette baseline under uvicorn, as `funnelgraph serve` runs: no access log."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--no-access-log",
+    ]
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     from tests.live import SETTINGS_VARIABLES
 
@@ -876,17 +890,7 @@ def main(argv: list[str] | None = None) -> None:
     with redis_server() as redis, scratch_database() as db_url:
         asyncio.run(seed(db_url))
         fg_env = production_env(db_url, redis.url, SECRET)
-        uvicorn = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.fanout:baseline_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--lifespan",
-            "off",
-        ]
+        uvicorn = baseline_argv("bench.fanout:baseline_app")
         with (
             running([FUNNELGRAPH, "serve"], fg_env, "funnelgraph") as fg_server,
             running(uvicorn, clean_env(), "baseline") as base_server,

@@ -36,7 +36,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -51,6 +50,7 @@ import httpx
 from bench.fanout import (
     ROOT,
     Server,
+    baseline_argv,
     clean_env,
     percentile,
     production_env,
@@ -578,16 +578,7 @@ def main(argv: list[str] | None = None) -> None:
         seeded = asyncio.run(seed(db_url))
         token = token_for(seeded.viewer_pk)
         fg_env = production_env(db_url, redis.url, SECRET)
-        uvicorn = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.requests:baseline_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--no-access-log",  # as `funnelgraph serve` runs by default
-        ]
+        uvicorn = baseline_argv("bench.requests:baseline_app")
         with (
             running([FUNNELGRAPH, "serve"], fg_env, "funnelgraph") as fg,
             running(uvicorn, clean_env(BENCH_DATABASE_URL=db_url), "baseline") as base,

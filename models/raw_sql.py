@@ -37,6 +37,11 @@ async def execute(sql: str, *values: object) -> None:
 Statement = tuple[str, Sequence[object]]
 
 
+def marks(count: int, first: int = 1) -> str:
+    """`count` numbered marks from `first` on, for an IN list: "$1, $2, $3"."""
+    return ", ".join(f"${number}" for number in range(first, first + count))
+
+
 async def write_then_return(writes: Sequence[Statement], last: Statement) -> list[dict[str, Any]]:
     """Runs the writes, then `last`, whose rows it returns. On PostgreSQL that is one
     statement, the writes as data-modifying WITH clauses: one round trip, however many

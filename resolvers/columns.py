@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from tortoise import connections
-
-from models import Opportunity
+from models import Opportunity, raw_sql
 from resolvers.errors import BadUserInput
 from resolvers.pagination import Cursors, Page, PageArgs, decode_cursor
 
@@ -21,15 +19,13 @@ async def column_pages(
     first, last = args.limits()
     if last is not None or args.before is not None or first is None:
         raise BadUserInput("a stage's opportunities page forwards only: use first and after")
-    connection = connections.get("default")
-    marks = _placeholders(connection.capabilities.dialect)
     values: list[object] = list(stage_ids)
-    where = f"o.stage_id IN ({', '.join(next(marks) for _ in stage_ids)})"
+    where = f"o.stage_id IN ({raw_sql.marks(len(stage_ids))})"
     if args.after is not None:
         rank, pk = decode_cursor(args.after, "after", 2)
         if not isinstance(rank, str) or not isinstance(pk, int) or isinstance(pk, bool):
             raise BadUserInput("'after' is not a cursor of this list", argument="after")
-        rank_mark, rank_again, pk_mark = next(marks), next(marks), next(marks)
+        rank_mark, rank_again, pk_mark = raw_sql.marks(3, len(values) + 1).split(", ")
         where += f" AND (o.rank > {rank_mark} OR (o.rank = {rank_again} AND o.id > {pk_mark}))"
         values += [rank, rank, pk]
     sql = (
@@ -39,7 +35,7 @@ async def column_pages(
         f"WHERE page.board_row <= {first + 1} ORDER BY page.stage_id, page.rank, page.id"
     )
     grouped: dict[int, list[Opportunity]] = defaultdict(list)
-    for row in await connection.execute_query_dict(sql, values):
+    for row in await raw_sql.rows(sql, *values):
         row.pop("board_row")
         card = Opportunity._init_from_db(**row)
         grouped[card.stage_id].append(card)
@@ -59,10 +55,3 @@ def _page(rows: list[Opportunity], first: int, args: PageArgs, total: int) -> Pa
         has_previous=args.after is not None,
         count=count,
     )
-
-
-def _placeholders(dialect: str) -> Iterator[str]:
-    number = 0
-    while True:
-        number += 1
-        yield f"${number}" if dialect == "postgres" else "?"

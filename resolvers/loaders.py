@@ -45,8 +45,8 @@ def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
     async def load(ids: list[int]) -> list[M | None]:
         if not ids:
             return []
-        marks = ", ".join(f"${number}" for number in range(1, len(ids) + 1))
-        rows = await raw_sql.rows(f'SELECT * FROM "{table}" WHERE id IN ({marks})', *ids)
+        in_list = raw_sql.marks(len(ids))
+        rows = await raw_sql.rows(f'SELECT * FROM "{table}" WHERE id IN ({in_list})', *ids)
         found = {row["id"]: model._init_from_db(**row) for row in rows}
         return [found.get(pk) for pk in ids]
 
@@ -78,10 +78,9 @@ async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
     if not stage_ids:
         return []
     totals: dict[int, StageTotals] = {}
-    marks = ", ".join(f"${number}" for number in range(1, len(stage_ids) + 1))
     rows = await raw_sql.rows(
         f"SELECT stage_id, amount, probability, result FROM opportunity "
-        f"WHERE stage_id IN ({marks})",
+        f"WHERE stage_id IN ({raw_sql.marks(len(stage_ids))})",
         *stage_ids,
     )
     as_decimal = Opportunity._meta.fields_map["amount"].to_python_value

@@ -17,7 +17,7 @@ from models import (
 )
 from resolvers.errors import BadUserInput, Conflict
 from resolvers.notifications import notify
-from resolvers.writes import campaign_write, locked_card, log_event
+from resolvers.writes import card_write, log_event
 
 
 async def next_in_rotation(
@@ -70,8 +70,7 @@ async def set_owner(
 
 async def claim(card: Opportunity, viewer: User) -> Opportunity:
     """A participant takes an unowned open card; the first claim wins."""
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, None)
+    async with card_write(card, None) as (campaign, card):
         if card.owner_id is not None:
             raise Conflict("someone else already owns this opportunity")
         if card.result != OpportunityResult.OPEN:
@@ -104,11 +103,10 @@ async def assign(
     expected_version: int | None,
 ) -> Opportunity:
     """The manager gives the card to a member, or leaves it unowned."""
-    async with campaign_write(card.campaign_id) as campaign:
+    async with card_write(card, expected_version) as (campaign, card):
         if owner_pk is not None:
             # Read under the lock: a member removed meanwhile no longer counts.
             check_owner_is_member(owner_pk, await current_members(campaign))
-        card = await locked_card(campaign, card.pk, expected_version)
         if card.owner_id != owner_pk:
             await set_owner(card, owner_pk, campaign, actor)
     return card

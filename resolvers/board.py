@@ -10,7 +10,7 @@ from models import EventKind, Opportunity, OpportunityResult, User, raw_sql
 from models.ranking import key_between
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
-from resolvers.writes import campaign_write, locked_card, log_event
+from resolvers.writes import card_write, log_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,7 @@ async def move_opportunity(
     Drag and drop is the busiest write there is: its statements are written out
     (models/raw_sql.py): while the campaign's lock is held, three reads (the lock, the
     card, where it goes) and one write, which on PostgreSQL is every change at once."""
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, expected_version)
+    async with card_write(card, expected_version) as (campaign, card):
         target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
         from_stage_id = card.stage_id
         card.rank = key_between(previous.rank if previous else None, following)

@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from models import Opportunity, raw_sql
+from models import Customer, Opportunity, raw_sql
 from resolvers.errors import BadUserInput
 from resolvers.pagination import Cursors, Page, PageArgs, decode_cursor
 
 BOARD_ORDER = ("rank", "id")
 
 
+_CUSTOMER = "customer__"
+
+
 async def column_pages(
     stage_ids: Sequence[int], args: PageArgs, count_of: dict[int, int]
-) -> list[Page[Opportunity]]:
-    """Each stage's cards in board order, `first` after `after`, with one windowed query."""
+) -> tuple[list[Page[Opportunity]], dict[int, Customer]]:
+    """Each stage's cards in board order, `first` after `after`, with one windowed query
+    that brings the cards' customers along (a board shows each card's customer)."""
     first, last = args.limits()
     if last is not None or args.before is not None or first is None:
         raise BadUserInput("a stage's opportunities page forwards only: use first and after")
@@ -29,17 +33,23 @@ async def column_pages(
         where += f" AND (o.rank > {rank_mark} OR (o.rank = {rank_again} AND o.id > {pk_mark}))"
         values += [rank, rank, pk]
     sql = (
-        "SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER "
+        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
+        "FROM (SELECT o.*, ROW_NUMBER() OVER "
         "(PARTITION BY o.stage_id ORDER BY o.rank, o.id) AS board_row "
         f"FROM opportunity o WHERE {where}) AS page "
+        "JOIN customer c ON c.id = page.customer_id "
         f"WHERE page.board_row <= {first + 1} ORDER BY page.stage_id, page.rank, page.id"
     )
+    card_of, customer_of = raw_sql.builder(Opportunity), raw_sql.builder(Customer, _CUSTOMER)
     grouped: dict[int, list[Opportunity]] = defaultdict(list)
-    for row in await raw_sql.rows(sql, *values):
-        row.pop("board_row")
-        card = Opportunity._init_from_db(**row)
+    customers: dict[int, Customer] = {}
+    for row in await raw_sql.records(sql, *values):
+        card = card_of(row)
         grouped[card.stage_id].append(card)
-    return [_page(grouped[pk], first, args, count_of.get(pk, 0)) for pk in stage_ids]
+        if card.customer_id not in customers:
+            customers[card.customer_id] = customer_of(row)
+    pages = [_page(grouped[pk], first, args, count_of.get(pk, 0)) for pk in stage_ids]
+    return pages, customers
 
 
 def _page(rows: list[Opportunity], first: int, args: PageArgs, total: int) -> Page[Opportunity]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from resolvers.errors import NotFound
 
 
+@lru_cache(maxsize=16_384)  # a board encodes thousands: each costs more than a lookup
 def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 

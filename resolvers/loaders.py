@@ -46,8 +46,8 @@ def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
         if not ids:
             return []
         in_list = raw_sql.marks(len(ids))
-        rows = await raw_sql.rows(f'SELECT * FROM "{table}" WHERE id IN ({in_list})', *ids)
-        found = {row["id"]: model._init_from_db(**row) for row in rows}
+        sql = f'SELECT * FROM "{table}" WHERE id IN ({in_list})'
+        found = {row.pk: row for row in await raw_sql.instances(model, sql, *ids)}
         return [found.get(pk) for pk in ids]
 
     return load
@@ -97,6 +97,18 @@ async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
     return [totals.get(pk, StageTotals()) for pk in stage_ids]
 
 
+async def _card_counts(stage_ids: Sequence[int]) -> list[int]:
+    if not stage_ids:
+        return []
+    rows = await raw_sql.records(
+        f"SELECT stage_id, COUNT(*) AS cards FROM opportunity "
+        f"WHERE stage_id IN ({raw_sql.marks(len(stage_ids))}) GROUP BY stage_id",
+        *stage_ids,
+    )
+    counts = {row["stage_id"]: row["cards"] for row in rows}
+    return [counts.get(pk, 0) for pk in stage_ids]
+
+
 class Loaders:
     """Fresh for each operation (and each execution of a live event), so never stale.
 
@@ -109,6 +121,7 @@ class Loaders:
     def __init__(self, viewer: User | None, rows: EventRows | None = None) -> None:
         self.viewer = viewer
         self._rows = rows
+        self._customers: dict[int, Customer] = {}
 
     def _neutral(
         self, name: str, load: Callable[[list[K]], Awaitable[Sequence[V]]]
@@ -205,6 +218,10 @@ class Loaders:
         )
 
     @cached_property
+    def card_count_by_stage(self) -> DataLoader[int, int]:
+        return self._neutral("card_count_by_stage", _card_counts)
+
+    @cached_property
     def stage_totals_by_stage(self) -> DataLoader[int, StageTotals]:
         return self._neutral("stage_totals_by_stage", _stage_totals)
 
@@ -223,13 +240,25 @@ class Loaders:
             stage_ids_by_args[args].append(stage_id)
         pages: dict[tuple[int, PageArgs], Page[Opportunity]] = {}
         for args, stage_ids in stage_ids_by_args.items():
-            totals = await self.stage_totals_by_stage.load_many(stage_ids)
-            counts = {pk: total.count for pk, total in zip(stage_ids, totals, strict=True)}
-            for stage_id, page in zip(
-                stage_ids, await column_pages(stage_ids, args, counts), strict=True
-            ):
+            counts = await self.card_count_by_stage.load_many(stage_ids)
+            found, customers = await column_pages(
+                stage_ids, args, dict(zip(stage_ids, counts, strict=True))
+            )
+            self._customers.update(customers)
+            for stage_id, page in zip(stage_ids, found, strict=True):
                 pages[(stage_id, args)] = page
         return [pages[key] for key in keys]
+
+    async def customers(self, ids: list[int]) -> list[Customer | None]:
+        """Customers by id: those a column page brought along, the others in one batch."""
+        missing = [pk for pk in ids if pk not in self._customers]
+        if missing:
+            for pk, customer in zip(
+                missing, await self.customer_by_id.load_many(missing), strict=True
+            ):
+                if customer is not None:
+                    self._customers[pk] = customer
+        return [self._customers.get(pk) for pk in ids]
 
     async def _contact_visible(self, customer_ids: list[int]) -> list[bool]:
         """Whether the viewer holds or manages an opportunity of each customer."""

@@ -35,7 +35,7 @@ from resolvers.validation import (
     clean_optional_text,
     clean_text,
 )
-from resolvers.writes import campaign_write, locked_card, log_event
+from resolvers.writes import campaign_write, card_write, log_event
 
 
 class OwnerChoice(StrEnum):
@@ -134,8 +134,7 @@ async def update_opportunity(
     amount: Decimal | UnsetType | None = UNSET,
 ) -> tuple[Opportunity, list[str]]:
     """Apply the given fields; returns the card and the names of the fields that changed."""
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, expected_version)
+    async with card_write(card, expected_version) as (campaign, card):
         changes: dict[str, object] = {}
         if isinstance(name, str):
             changes["name"] = clean_text(name, "name")
@@ -160,8 +159,7 @@ async def update_opportunity(
 
 
 async def delete_opportunity(card: Opportunity, actor: User) -> None:
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, None)
+    async with card_write(card, None) as (campaign, card):
         await card.delete()
         await log_event(
             campaign,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from models import Campaign, EventKind, Opportunity, OpportunityResult, Order, Stage, User
 from resolvers.errors import BadUserInput, DuplicateOpportunity
 from resolvers.validation import clean_amount, clean_optional_text, clean_text
-from resolvers.writes import campaign_write, locked_card, log_event
+from resolvers.writes import card_write, log_event
 
 
 async def mark_won(
@@ -21,8 +21,7 @@ async def mark_won(
 ) -> tuple[Opportunity, Order]:
     """WON at 100%, and its order, in one transaction."""
     amount = clean_amount(order_amount, "orderAmount")
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, expected_version)
+    async with card_write(card, expected_version) as (campaign, card):
         _check_open(card)
         card.result = OpportunityResult.WON
         card.probability = 100
@@ -44,8 +43,7 @@ async def mark_lost(
     card: Opportunity, actor: User, *, expected_version: int | None, reason: str
 ) -> Opportunity:
     reason = clean_text(reason, "reason")
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, expected_version)
+    async with card_write(card, expected_version) as (campaign, card):
         _check_open(card)
         card.result = OpportunityResult.LOST
         card.probability = 0
@@ -57,8 +55,7 @@ async def mark_lost(
 
 async def reopen(card: Opportunity, actor: User) -> Opportunity:
     """Back to OPEN, at its step's default probability."""
-    async with campaign_write(card.campaign_id) as campaign:
-        card = await locked_card(campaign, card.pk, None)
+    async with card_write(card, None) as (campaign, card):
         if card.result == OpportunityResult.OPEN:
             raise BadUserInput("the opportunity is already open")
         if (

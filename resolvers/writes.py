@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from models import Campaign, CampaignEvent, EventKind, Opportunity, User, raw_sql
@@ -28,7 +29,7 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
         )
         if not found:
             raise NotFound("the campaign was deleted meanwhile")
-        yield Campaign._init_from_db(**found[0])
+        yield raw_sql.builder(Campaign)(found[0])
 
 
 async def log_event(
@@ -46,20 +47,40 @@ async def log_event(
     return event
 
 
-async def locked_card(
-    campaign: Campaign, card_pk: int, expected_version: int | None
-) -> Opportunity:
-    """The card as committed, refused with CONFLICT when `expected_version` is stale."""
-    found = await raw_sql.rows(
-        "SELECT * FROM opportunity WHERE id = $1 AND campaign_id = $2", card_pk, campaign.pk
+@asynccontextmanager
+async def card_write(
+    card: Opportunity, expected_version: int | None
+) -> AsyncIterator[tuple[Campaign, Opportunity]]:
+    """`campaign_write` for a change to one card: the campaign's lock and the card as
+    committed in one statement, refused with CONFLICT when `expected_version` is stale.
+
+    The card's row is locked too: when the statement had to wait for the campaign's lock,
+    PostgreSQL reads the rows it locks again as the writer before it left them (the rest
+    of the statement still sees the snapshot taken before the wait)."""
+    async with transaction():
+        found = await raw_sql.records(_card_write_sql(), card.pk, card.campaign_id)
+        if not found:
+            raise NotFound("the opportunity was deleted meanwhile")
+        row = found[0]
+        campaign = raw_sql.builder(Campaign, _CAMPAIGN_PREFIX)(row)
+        card = raw_sql.builder(Opportunity)(row)
+        if expected_version is not None and expected_version != card.version:
+            raise Conflict(
+                f"the opportunity changed meanwhile (version {card.version}, "
+                f"you sent {expected_version}): reload it and retry",
+                currentVersion=card.version,
+            )
+        yield campaign, card
+
+
+_CAMPAIGN_PREFIX = "campaign__"
+
+
+@cache
+def _card_write_sql() -> str:
+    # Built on first use: the ORM knows its foreign key columns once it is started.
+    return (
+        f"SELECT o.*, {raw_sql.columns(Campaign, 'c', _CAMPAIGN_PREFIX)} FROM campaign c "
+        "JOIN opportunity o ON o.campaign_id = c.id "
+        "WHERE o.id = $1 AND c.id = $2 FOR NO KEY UPDATE OF c, o"
     )
-    if not found:
-        raise NotFound("the opportunity was deleted meanwhile")
-    card = Opportunity._init_from_db(**found[0])
-    if expected_version is not None and expected_version != card.version:
-        raise Conflict(
-            f"the opportunity changed meanwhile (version {card.version}, "
-            f"you sent {expected_version}): reload it and retry",
-            currentVersion=card.version,
-        )
-    return card

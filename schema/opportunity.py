@@ -79,9 +79,7 @@ async def card_nodes(
     owners = await loaders.user_by_id.load_many(
         list({card.owner_id for card in cards if card.owner_id is not None})
     )
-    customers = await loaders.customer_by_id.load_many(
-        list({card.customer_id: None for card in cards})
-    )
+    customers = await loaders.customers(list({card.customer_id: None for card in cards}))
     users_by_pk = {user.pk: User.from_model(user) for user in owners if user is not None}
     customers_by_pk = {row.pk: Customer.from_model(row) for row in customers if row is not None}
 

@@ -103,7 +103,9 @@ class LimitStore(Counters, Protocol):
         """Renews every lease at once; False for each that lapsed and could not be taken."""
         ...
 
-    async def release(self, key: str, holder: str) -> None: ...
+    async def release(self, leases: Sequence[Lease]) -> None:
+        """Gives every lease's slot back at once."""
+        ...
 
 
 class MemoryLimitStore:
@@ -150,11 +152,12 @@ class MemoryLimitStore:
     async def renew(self, leases: Sequence[Lease], lease_seconds: float) -> list[bool]:
         return [await self.claim(s.key, s.holder, s.cap, lease_seconds) for s in leases]
 
-    async def release(self, key: str, holder: str) -> None:
-        slots = self._slots.get(key, {})
-        slots.pop(holder, None)
-        if not slots:
-            self._slots.pop(key, None)
+    async def release(self, leases: Sequence[Lease]) -> None:
+        for lease in leases:
+            slots = self._slots.get(lease.key, {})
+            slots.pop(lease.holder, None)
+            if not slots:
+                self._slots.pop(lease.key, None)
 
     def _forget_ended(self, now: float) -> None:
         self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
@@ -246,9 +249,14 @@ class RedisLimitStore:
             return [True] * len(leases)
         return [bool(one) for batch in answers for one in batch]
 
-    async def release(self, key: str, holder: str) -> None:
+    async def release(self, leases: Sequence[Lease]) -> None:
+        if not leases:
+            return
         try:
-            await self._redis.zrem(PREFIX + key, holder)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for lease in leases:
+                    pipe.zrem(PREFIX + lease.key, lease.holder)
+                await pipe.execute()
         except (RedisError, OSError) as error:
             self._pause(error)
 

@@ -1,7 +1,8 @@
 """At most so many open websockets per user, counted across processes: each socket
 holds a lease in the limit store, given back when it ends. The process renews all
-its leases together, in one round trip, so the store's load and connections do not
-grow with the number of sockets."""
+its leases together, in one round trip, and gives back together those of the sockets
+that close while one give-back is on its way, so the store's load and connections do
+not grow with the number of sockets."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class ConnectionSlots:
         self._store = store
         self._held: dict[str, _Held] = {}
         self._renewal: asyncio.Task[None] | None = None
+        self._returning: list[tuple[Lease, asyncio.Future[None]]] = []
+        self._returner: asyncio.Task[None] | None = None
 
     def stats(self) -> dict[str, int]:
         return {"connection_slots": len(self._held)}
@@ -55,14 +58,39 @@ class ConnectionSlots:
             self._renewal = asyncio.create_task(self._renew_forever(), name="slot renewals")
 
     async def give_back(self, scope: MutableMapping[str, Any]) -> None:
+        """Returns once the socket's slot is free again for its user's next socket."""
         held = self._held.pop(scope.pop(SLOT, ""), None)
-        if held is not None:
-            await self._store.release(held.lease.key, held.lease.holder)
+        if held is None:
+            return
+        returned = asyncio.get_running_loop().create_future()
+        self._returning.append((held.lease, returned))
+        if self._returner is None:
+            self._returner = asyncio.create_task(self._return_all(), name="slot give-backs")
+        await asyncio.shield(returned)
+
+    async def _return_all(self) -> None:
+        """One call to the store for all the leases given back since the last call went."""
+        batch: list[tuple[Lease, asyncio.Future[None]]] = []
+        try:
+            while self._returning:
+                batch, self._returning = self._returning, []
+                try:
+                    await self._store.release([lease for lease, _ in batch])
+                except Exception:
+                    logger.exception("giving back connection slots failed; they lapse instead")
+                _answer(batch)
+        finally:
+            # Cancelled at shutdown: nobody waits on a give-back that will not come.
+            _answer(batch + self._returning)
+            self._returning = []
+            self._returner = None
 
     async def close(self) -> None:
         if self._renewal is not None:
             self._renewal.cancel()
             await asyncio.gather(self._renewal, return_exceptions=True)
+        if self._returner is not None:
+            await asyncio.gather(self._returner, return_exceptions=True)
 
     async def _renew_forever(self) -> None:
         while True:
@@ -83,6 +111,12 @@ class ConnectionSlots:
                     await socket.websocket.close(
                         code=TOO_MANY_CONNECTIONS, reason=_too_many(socket.lease.cap)
                     )
+
+
+def _answer(given_back: list[tuple[Lease, asyncio.Future[None]]]) -> None:
+    for _, returned in given_back:
+        if not returned.done():
+            returned.set_result(None)
 
 
 def _too_many(cap: int) -> str:

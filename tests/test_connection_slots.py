@@ -1,14 +1,20 @@
 """server/connection_slots.py and the slot leases of realtime/limit_store.py, on a Redis
-of the test's own: renewed together, and a bounded number of Redis connections."""
+of the test's own: renewed together, given back together, and a bounded number of Redis
+connections."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
+from starlette.websockets import WebSocket
 
-from realtime.limit_store import POOL_SIZE, Lease, open_limit_store
+from realtime.limit_store import POOL_SIZE, Lease, LimitStore, open_limit_store
+from server.connection_slots import ConnectionSlots, TooManyConnections
 from tests.live import redis_server
 
 pytestmark = pytest.mark.postgres_only  # a Redis test; the SQLite run has no Redis
@@ -63,3 +69,60 @@ async def test_a_burst_of_slot_claims_uses_a_bounded_number_of_redis_connections
                 await admin.aclose()
             assert sum(held) == 1000
             assert connected <= POOL_SIZE + 1, connected  # + this check's own
+
+
+class _CountingReleases:
+    """The real store, with each call that gives leases back recorded."""
+
+    def __init__(self, store: LimitStore) -> None:
+        self._store = store
+        self.releases: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def release(self, leases: Sequence[Lease]) -> None:
+        self.releases.append(len(leases))
+        await self._store.release(leases)
+
+
+def _socket() -> WebSocket:
+    return cast("WebSocket", SimpleNamespace(scope={}))
+
+
+async def test_sockets_closing_together_give_their_slots_back_in_a_few_calls():
+    with redis_server() as redis:
+        async with open_limit_store(redis.url) as store:
+            # given a thousand sockets of ten users, each holding a slot
+            counting = _CountingReleases(store)
+            slots = ConnectionSlots(cast("LimitStore", counting))
+            sockets = [_socket() for _ in range(1000)]
+            for n, socket in enumerate(sockets):
+                await slots.take(socket, n % 10, 100)
+            # when they all close at once
+            await asyncio.gather(*(slots.give_back(socket.scope) for socket in sockets))
+            # then every slot is free, given back in a few calls rather than one per socket
+            admin = Redis.from_url(redis.url)
+            try:
+                held = [await admin.zcard(f"funnelgraph:limit:ws:user:{n}") for n in range(10)]
+            finally:
+                await admin.aclose()
+            assert held == [0] * 10
+            assert sum(counting.releases) == 1000 and len(counting.releases) <= 3
+            await slots.close()
+
+
+async def test_a_slot_given_back_is_free_for_the_users_next_socket():
+    with redis_server() as redis:
+        async with open_limit_store(redis.url) as store:
+            # given a user allowed one socket, holding it
+            slots = ConnectionSlots(store)
+            first = _socket()
+            await slots.take(first, 7, 1)
+            with pytest.raises(TooManyConnections):
+                await slots.take(_socket(), 7, 1)
+            # when that socket closes
+            await slots.give_back(first.scope)
+            # then the user's next socket gets the slot at once
+            await slots.take(_socket(), 7, 1)
+            await slots.close()

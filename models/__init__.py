@@ -4,10 +4,12 @@ from models.activity import Communication, CommunicationKind, Order, Task
 from models.campaign import Campaign, CampaignMember
 from models.customer import Customer
 from models.event import CampaignEvent, ChatMessage, EventKind
+from models.loss_reason import LossReason
 from models.notification import Notification, NotificationKind
 from models.opportunity import Opportunity, OpportunityResult, OpportunitySource, StageChange
 from models.permission import Permission
 from models.stage import Stage
+from models.stay import StageStay, StayEnd
 from models.user import User
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "CommunicationKind",
     "Customer",
     "EventKind",
+    "LossReason",
     "Notification",
     "NotificationKind",
     "Opportunity",
@@ -28,6 +31,8 @@ __all__ = [
     "Permission",
     "Stage",
     "StageChange",
+    "StageStay",
+    "StayEnd",
     "Task",
     "User",
 ]

@@ -9,6 +9,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:
     from models.campaign import Campaign
     from models.customer import Customer
+    from models.loss_reason import LossReason
     from models.stage import Stage
     from models.user import User
 
@@ -70,6 +71,14 @@ class Opportunity(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     closed_at = fields.DatetimeField(null=True)
+    # The start of the current stay in its step (models/stay.py); filled for every row,
+    # null in the schema only so that the migration could add it to existing rows.
+    stage_entered_at = fields.DatetimeField(null=True)
+    expected_close_at = fields.DatetimeField(null=True)
+    loss_reason: fields.ForeignKeyNullableRelation[LossReason] = fields.ForeignKeyField(
+        "models.LossReason", related_name="opportunities", null=True, on_delete=fields.SET_NULL
+    )
+    loss_reason_id: int | None
 
     class Meta:
         table = "opportunity"
@@ -97,6 +106,8 @@ class StageChange(Model):
     )
     actor_id: int | None
     at = fields.DatetimeField(auto_now_add=True)
+    # The length of the stay this change ended; null for the first placement.
+    seconds_in_from_stage: float | None = fields.FloatField(null=True)
 
     class Meta:
         table = "stage_change"

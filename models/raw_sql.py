@@ -146,6 +146,11 @@ def _shifted(sql: str, offset: int) -> str:
     return _NUMBERED.sub(lambda mark: f"${int(mark.group()[1:]) + offset}", sql)
 
 
+def in_dialect(dialect: str, sql: str) -> str:
+    """`sql` as `dialect` reads it (for a connection other than the default one)."""
+    return _in(dialect, sql)
+
+
 @lru_cache(maxsize=256)
 def _in(dialect: str, sql: str) -> str:
     if dialect == "postgres":

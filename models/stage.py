@@ -18,6 +18,8 @@ class Stage(Model):
     name = fields.CharField(max_length=200)
     position = fields.IntField()
     probability: int | None = fields.IntField(null=True)
+    # Days an open card may stay here before it rots; null: it never rots here.
+    rotting_days: int | None = fields.IntField(null=True)
     # Removed steps stay as rows, so the stage history that names them stays whole.
     removed_at = fields.DatetimeField(null=True)
 

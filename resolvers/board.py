@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from tortoise import timezone
 
-from models import EventKind, Opportunity, OpportunityResult, User, raw_sql
+from models import EventKind, Opportunity, OpportunityResult, StayEnd, User, raw_sql
 from models.ranking import key_between
+from resolvers import stays
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
 from resolvers.writes import card_write, log_event
@@ -40,31 +41,47 @@ async def move_opportunity(
     async with card_write(card, expected_version) as (campaign, card):
         target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
         from_stage_id = card.stage_id
+        now = timezone.now()
         card.rank = key_between(previous.rank if previous else None, following)
         card.stage_id = target.pk
         writes: list[raw_sql.Statement] = []
         if from_stage_id != target.pk:
-            if target.probability is not None and card.result == OpportunityResult.OPEN:
+            is_open = card.result == OpportunityResult.OPEN
+            if target.probability is not None and is_open:
                 card.probability = target.probability
             writes.append(
                 (
                     "INSERT INTO stage_change (opportunity_id, from_stage_id, to_stage_id, "
-                    "actor_id, at) VALUES ($1, $2, $3, $4, $5)",
-                    (card.pk, from_stage_id, target.pk, actor.pk, timezone.now()),
+                    "actor_id, at, seconds_in_from_stage) VALUES ($1, $2, $3, $4, $5, $6)",
+                    (
+                        card.pk,
+                        from_stage_id,
+                        target.pk,
+                        actor.pk,
+                        now,
+                        stays.seconds_in_stage(card, now) if is_open else None,
+                    ),
                 )
             )
+            if is_open:  # a closed card is in no stay: its reopen starts the next one
+                writes += [
+                    stays.leaving(card, now, StayEnd.MOVED),
+                    stays.entering(card.pk, target.pk, now),
+                ]
+            card.stage_entered_at = now
         card.version += 1
-        card.updated_at = timezone.now()
+        card.updated_at = now
         writes.append(
             (
                 "UPDATE opportunity SET stage_id = $1, rank = $2, probability = $3, "
-                "version = $4, updated_at = $5 WHERE id = $6",
+                "version = $4, updated_at = $5, stage_entered_at = $6 WHERE id = $7",
                 (
                     card.stage_id,
                     card.rank,
                     card.probability,
                     card.version,
                     card.updated_at,
+                    stays.entered_at(card),
                     card.pk,
                 ),
             )

@@ -19,6 +19,7 @@ from models import (
     ChatMessage,
     Communication,
     Customer,
+    LossReason,
     Opportunity,
     OpportunityResult,
     Order,
@@ -31,6 +32,8 @@ from models import (
 from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
 from resolvers.pagination import Page, PageArgs
+from resolvers.rotting import rotting_counts
+from resolvers.stays import average_seconds
 
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
@@ -216,6 +219,19 @@ class Loaders:
                 lambda change: change.opportunity_id,
             ),
         )
+
+    @cached_property
+    def loss_reason_by_id(self) -> DataLoader[int, LossReason | None]:
+        return self._neutral("loss_reason_by_id", by_id(LossReason))
+
+    @cached_property
+    def rotting_count_by_stage(self) -> DataLoader[tuple[int, int | None], int]:
+        """Keyed by (stage pk, its rotting days); counted at the moment of the read."""
+        return DataLoader(load_fn=rotting_counts)
+
+    @cached_property
+    def average_seconds_by_stage(self) -> DataLoader[int, float | None]:
+        return self._neutral("average_seconds_by_stage", average_seconds)
 
     @cached_property
     def card_count_by_stage(self) -> DataLoader[int, int]:

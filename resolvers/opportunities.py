@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
+from tortoise import timezone
 
 from models import (
     Campaign,
@@ -23,6 +25,7 @@ from models import (
 )
 from models.ranking import key_between
 from models.stage import active_stages
+from resolvers import stays
 from resolvers.access import member_ids
 from resolvers.assignment import check_owner_is_member, next_in_rotation, registration_deadline
 from resolvers.context import Context
@@ -54,6 +57,7 @@ class NewCard:
     owner_id: str | None = None
     source: OpportunitySource = OpportunitySource.COMPANY_DATA
     amount: Decimal | None = None
+    expected_close_at: datetime | None = None
 
 
 async def create_opportunity(context: Context, campaign: Campaign, new: NewCard) -> Opportunity:
@@ -77,6 +81,7 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             owner_pk=owner_pk,
             source=new.source,
             amount=clean_optional_amount(new.amount),
+            expected_close_at=new.expected_close_at,
         )
         await log_event(
             locked,
@@ -111,6 +116,7 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
             owner_pk=await next_in_rotation(locked) if locked.auto_assign else None,
             source=source.source,
             amount=source.amount,
+            expected_close_at=source.expected_close_at,
             copied_from_id=source.pk,
         )
         await log_event(
@@ -132,20 +138,29 @@ async def update_opportunity(
     name: str | UnsetType | None = UNSET,
     probability: int | UnsetType | None = UNSET,
     amount: Decimal | UnsetType | None = UNSET,
+    expected_close_at: datetime | UnsetType | None = UNSET,
 ) -> tuple[Opportunity, list[str]]:
-    """Apply the given fields; returns the card and the names of the fields that changed."""
+    """Apply the given fields; returns the card and the GraphQL names of the fields that
+    changed."""
     async with card_write(card, expected_version) as (campaign, card):
-        changes: dict[str, object] = {}
+        changes: dict[str, tuple[str, object]] = {}
         if isinstance(name, str):
-            changes["name"] = clean_text(name, "name")
+            changes["name"] = ("name", clean_text(name, "name"))
         if isinstance(probability, int):
-            changes["probability"] = check_probability(probability)
+            changes["probability"] = ("probability", check_probability(probability))
         if not isinstance(amount, UnsetType):
-            changes["amount"] = clean_optional_amount(amount)
-        changed = [field for field, value in changes.items() if getattr(card, field) != value]
+            changes["amount"] = ("amount", clean_optional_amount(amount))
+        if not isinstance(expected_close_at, UnsetType):
+            changes["expectedCloseAt"] = ("expected_close_at", expected_close_at)
+        changed = [
+            field
+            for field, (attribute, value) in changes.items()
+            if getattr(card, attribute) != value
+        ]
         if changed:
             for field in changed:
-                setattr(card, field, changes[field])
+                attribute, value = changes[field]
+                setattr(card, attribute, value)
             card.version += 1
             await card.save()
             await log_event(
@@ -231,11 +246,16 @@ async def _place_new(
     owner_pk: int | None,
     source: OpportunitySource,
     amount: Decimal | None,
+    expected_close_at: datetime | None = None,
     copied_from_id: int | None = None,
 ) -> Opportunity:
     """Insert the card last in its column and record its first placement."""
     last = await Opportunity.filter(stage_id=stage.pk).order_by("-rank").first()
+    now = timezone.now()
     card = await Opportunity.create(
+        created_at=now,
+        stage_entered_at=now,
+        expected_close_at=expected_close_at,
         campaign_id=campaign.pk,
         customer_id=customer.pk,
         stage_id=stage.pk,
@@ -249,7 +269,10 @@ async def _place_new(
         copied_from_id=copied_from_id,
         created_by_id=viewer.pk,
     )
-    await StageChange.create(opportunity_id=card.pk, to_stage_id=stage.pk, actor_id=viewer.pk)
+    await StageChange.create(
+        opportunity_id=card.pk, to_stage_id=stage.pk, actor_id=viewer.pk, at=now
+    )
+    await stays.run(stays.entering(card.pk, stage.pk, now))
     return card
 
 

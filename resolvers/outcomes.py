@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
-from models import Campaign, EventKind, Opportunity, OpportunityResult, Order, Stage, User
+from tortoise import timezone
+
+from models import (
+    Campaign,
+    EventKind,
+    Opportunity,
+    OpportunityResult,
+    Order,
+    Stage,
+    StayEnd,
+    User,
+)
+from resolvers import stays
 from resolvers.errors import BadUserInput, DuplicateOpportunity
+from resolvers.loss_reasons import usable_loss_reason
 from resolvers.validation import clean_amount, clean_optional_text, clean_text
 from resolvers.writes import card_write, log_event
 
@@ -40,11 +52,20 @@ async def mark_won(
 
 
 async def mark_lost(
-    card: Opportunity, actor: User, *, expected_version: int | None, reason: str
+    card: Opportunity,
+    actor: User,
+    *,
+    expected_version: int | None,
+    reason: str,
+    loss_reason_id: str | None = None,
 ) -> Opportunity:
+    """LOST at 0%, with a note (`reason`) and, optionally, one of the campaign's managed
+    loss reasons."""
     reason = clean_text(reason, "reason")
     async with card_write(card, expected_version) as (campaign, card):
         _check_open(card)
+        if loss_reason_id is not None:
+            card.loss_reason_id = await usable_loss_reason(campaign, loss_reason_id)
         card.result = OpportunityResult.LOST
         card.probability = 0
         card.failure_reason = reason
@@ -68,9 +89,13 @@ async def reopen(card: Opportunity, actor: User) -> Opportunity:
                 "the customer already has another open opportunity in this campaign"
             )
         stage = await Stage.get(id=card.stage_id)
+        now = timezone.now()
         card.result = OpportunityResult.OPEN
         card.failure_reason = None
+        card.loss_reason_id = None
         card.closed_at = None
+        card.stage_entered_at = now
+        await stays.run(stays.entering(card.pk, card.stage_id, now))
         card.probability = stage.probability if stage.probability is not None else 0
         card.version += 1
         await card.save()
@@ -100,6 +125,8 @@ def _check_open(card: Opportunity) -> None:
 
 
 async def _close(card: Opportunity) -> None:
-    card.closed_at = datetime.now(UTC)
+    card.closed_at = timezone.now()
     card.version += 1
     await card.save()
+    ended_by = StayEnd.WON if card.result == OpportunityResult.WON else StayEnd.LOST
+    await stays.run(stays.leaving(card, card.closed_at, ended_by))

@@ -14,7 +14,7 @@ import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
 from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaigns, chat, opportunity_reads, stages
+from resolvers import campaigns, chat, loss_reasons, opportunity_reads, stages
 from resolvers.context import Context
 from resolvers.event_cursors import last_event_cursor
 from resolvers.ids import decode_id, encode_id
@@ -22,6 +22,7 @@ from resolvers.loaders import StageTotals
 from resolvers.pagination import PageArgs
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
+from schema.loss_reason import LossReason
 from schema.relay import Connection, Node
 from schema.user import User, load_user
 
@@ -44,6 +45,10 @@ class Stage(Node):
     position: int = strawberry.field(description="0-based order of the column within its campaign.")
     probability: int | None = strawberry.field(
         description="Default probability (percent) for opportunities that enter this step, if set."
+    )
+    rotting_days: int | None = strawberry.field(
+        description="Days an open opportunity may stay in this step before it is rotting; "
+        "null: it never rots here."
     )
 
     @strawberry.field(
@@ -75,6 +80,22 @@ class Stage(Node):
     async def weighted_amount(self, info: Info[Context, None]) -> Decimal:
         return (await self._totals(info)).weighted_amount
 
+    @strawberry.field(description="Open opportunities of this step that are rotting now.")
+    async def rotting_count(self, info: Info[Context, None]) -> int:
+        if not _sees_cards(info) or self.rotting_days is None:
+            return 0
+        return await info.context.loaders.rotting_count_by_stage.load((self.pk, self.rotting_days))
+
+    @strawberry.field(
+        description="Mean seconds spent in this step by the opportunities that left it (moved "
+        "to another step, or closed while in it), over the campaign's whole history; null "
+        "until one has."
+    )
+    async def average_seconds_in_stage(self, info: Info[Context, None]) -> float | None:
+        if not _sees_cards(info):
+            return None
+        return await info.context.loaders.average_seconds_by_stage.load(self.pk)
+
     async def _totals(self, info: Info[Context, None]) -> StageTotals:
         if not _sees_cards(info):
             return StageTotals()
@@ -89,6 +110,7 @@ class Stage(Node):
             name=stage.name,
             position=stage.position,
             probability=stage.probability,
+            rotting_days=stage.rotting_days,
         )
 
 
@@ -135,6 +157,14 @@ class Campaign(Node):
     async def stages(self, info: Info[Context, None]) -> list[Stage]:
         rows = await info.context.loaders.stages_by_campaign.load(self.pk)
         return [Stage.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="The managed list of reasons for losing an opportunity here, in the order "
+        "they were added."
+    )
+    async def loss_reasons(self, include_archived: bool = False) -> list[LossReason]:
+        rows = await loss_reasons.loss_reasons_of(self.pk, include_archived)
+        return [LossReason.from_model(row) for row in rows]
 
     @strawberry.field
     async def opportunities(
@@ -245,6 +275,7 @@ class AddStageInput:
     campaign_id: strawberry.ID
     name: str
     probability: int | None = None
+    rotting_days: int | None = None
     position: int | None = strawberry.field(default=None, description="Appended last when omitted.")
 
 
@@ -253,6 +284,9 @@ class UpdateStageInput:
     id: strawberry.ID
     name: str | None = UNSET
     probability: int | None = UNSET
+    rotting_days: int | None = strawberry.field(
+        default=UNSET, description="Null clears it; omitted leaves it."
+    )
     position: int | None = UNSET
 
 
@@ -335,6 +369,7 @@ class CampaignMutation:
             info.context.require_viewer(),
             name=input.name,
             probability=input.probability,
+            rotting_days=input.rotting_days,
             position=input.position,
         )
         return Stage.from_model(stage)
@@ -346,6 +381,7 @@ class CampaignMutation:
             info.context.require_viewer(),
             name=input.name,
             probability=input.probability,
+            rotting_days=input.rotting_days,
             position=input.position,
         )
         return Stage.from_model(stage)

@@ -16,6 +16,7 @@ from resolvers.ids import decode_any, encode_id
 from schema.campaign import Campaign, Stage
 from schema.customer import Customer, load_customer
 from schema.guards import IsAuthenticated
+from schema.loss_reason import find_loss_reason
 from schema.notification import Notification as NotificationType
 from schema.opportunity import Communication as CommunicationType
 from schema.opportunity import Opportunity, Order, Task, related_card
@@ -96,6 +97,7 @@ FINDERS: dict[str, Finder] = {
     "Task": _task,
     "Communication": _communication,
     "Notification": _notification,
+    "LossReason": find_loss_reason,
 }
 
 

@@ -18,13 +18,14 @@ from models import Opportunity as OpportunityModel
 from models import Order as OrderModel
 from models import StageChange as StageChangeModel
 from models import Task as TaskModel
-from resolvers import opportunity_reads
+from resolvers import opportunity_reads, rotting, stays
 from resolvers.access import can_see_cards, visible_card
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.customer import Customer, load_customer
 from schema.guards import IsAuthenticated
+from schema.loss_reason import LossReason
 from schema.plain_lists import NOT_PLAIN, answers_from_source
 from schema.relay import Connection, Node
 from schema.user import User, load_user
@@ -112,6 +113,9 @@ class Opportunity(Node):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    expected_close_at: datetime | None = strawberry.field(
+        description="The owner's estimate of when it will close."
+    )
     preloaded: strawberry.Private[Preloaded | None] = None
 
     @classmethod
@@ -131,6 +135,7 @@ class Opportunity(Node):
             created_at=card.created_at,
             updated_at=card.updated_at,
             closed_at=card.closed_at,
+            expected_close_at=card.expected_close_at,
         )
 
     def preloaded_or_not_plain(self) -> Preloaded:
@@ -166,6 +171,31 @@ class Opportunity(Node):
     )
     def registration_deadline(self) -> datetime | None:
         return self.row.registration_deadline if self.row.owner_id is None else None
+
+    @strawberry.field(
+        description="When it entered its current stage (its creation, for the first placement)."
+    )
+    def stage_entered_at(self) -> datetime:
+        return stays.entered_at(self.row)
+
+    @strawberry.field(
+        description="When it started rotting: open, and in its stage for longer than the "
+        "stage's rottingDays (stageEnteredAt + rottingDays). Null when not rotting."
+    )
+    async def rotting_since(self, info: Info[Context, None]) -> datetime | None:
+        if self.row.result != OpportunityResult.OPEN:
+            return None
+        stage = await info.context.loaders.stage_by_id.load(self.row.stage_id)
+        return rotting.rotting_since(self.row, stage.rotting_days if stage else None)
+
+    @strawberry.field(
+        description="The managed reason chosen when it was lost (failureReason keeps the note)."
+    )
+    async def loss_reason(self, info: Info[Context, None]) -> LossReason | None:
+        if self.row.loss_reason_id is None:
+            return None
+        row = await info.context.loaders.loss_reason_by_id.load(self.row.loss_reason_id)
+        return None if row is None else LossReason.from_model(row)
 
     @strawberry.field
     async def copied_from(self, info: Info[Context, None]) -> Opportunity | None:
@@ -224,6 +254,12 @@ class StageChange:
     @strawberry.field
     def at(self) -> datetime:
         return self.row.at
+
+    @strawberry.field(
+        description="Seconds spent in fromStage before this change; null for the first placement."
+    )
+    def seconds_in_from_stage(self) -> float | None:
+        return self.row.seconds_in_from_stage
 
 
 async def related_card(info: Info[Context, None], pk: int | None) -> Opportunity | None:

@@ -53,6 +53,7 @@ class CreateOpportunityInput:
     )
     source: OpportunitySource = OpportunitySource.COMPANY_DATA
     amount: Decimal | None = None
+    expected_close_at: datetime | None = None
 
 
 @strawberry.input
@@ -64,6 +65,9 @@ class UpdateOpportunityInput:
     name: str | None = UNSET
     probability: int | None = UNSET
     amount: Decimal | None = UNSET
+    expected_close_at: datetime | None = strawberry.field(
+        default=UNSET, description="Null clears it; omitted leaves it."
+    )
 
 
 @strawberry.input
@@ -110,6 +114,10 @@ class MarkOpportunityLostInput:
     id: strawberry.ID
     expected_version: int | None = None
     reason: str = strawberry.field(description="Required, not blank.")
+    loss_reason_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="One of the campaign's loss reasons (not archived); `reason` stays the note.",
+    )
 
 
 @strawberry.input
@@ -158,6 +166,7 @@ class OpportunityMutation:
                 owner_id=input.owner_id,
                 source=input.source,
                 amount=input.amount,
+                expected_close_at=input.expected_close_at,
             ),
         )
         return Opportunity.from_model(card)
@@ -173,6 +182,7 @@ class OpportunityMutation:
             name=input.name,
             probability=input.probability,
             amount=input.amount,
+            expected_close_at=input.expected_close_at,
         )
         return Opportunity.from_model(card)
 
@@ -249,6 +259,7 @@ class OpportunityMutation:
             info.context.require_viewer(),
             expected_version=input.expected_version,
             reason=input.reason,
+            loss_reason_id=input.loss_reason_id,
         )
         return Opportunity.from_model(card)
 

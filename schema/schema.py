@@ -13,6 +13,7 @@ from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import answer_errors
 from schema.event_execution import EventExecutor, SoloExecutor
 from schema.live_groups import Frames
+from schema.loss_reason import LossReasonMutation
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
@@ -35,6 +36,7 @@ Mutation = merge_types(
         OpportunityMutation,
         ChatMutation,
         NotificationMutation,
+        LossReasonMutation,
     ),
 )
 

@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     OPPORTUNITY_DELETED = "OpportunityDeleted"
     CHAT_MESSAGE_POSTED = "ChatMessagePosted"
     CAMPAIGN_UPDATED = "CampaignUpdated"
+    OPPORTUNITY_ROTTING = "OpportunityRotting"
 
 
 class CampaignEvent(Model):

@@ -74,6 +74,8 @@ class Opportunity(Model):
     # The start of the current stay in its step (models/stay.py); filled for every row,
     # null in the schema only so that the migration could add it to existing rows.
     stage_entered_at = fields.DatetimeField(null=True)
+    # The stay (its stage_entered_at) whose rotting was logged: once per card per stay.
+    rotting_logged_for = fields.DatetimeField(null=True)
     expected_close_at = fields.DatetimeField(null=True)
     loss_reason: fields.ForeignKeyNullableRelation[LossReason] = fields.ForeignKeyField(
         "models.LossReason", related_name="opportunities", null=True, on_delete=fields.SET_NULL

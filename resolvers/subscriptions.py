@@ -39,6 +39,7 @@ CARD_EVENTS = frozenset(
         EventKind.OPPORTUNITY_CLOSED,
         EventKind.OPPORTUNITY_REOPENED,
         EventKind.OPPORTUNITY_DELETED,
+        EventKind.OPPORTUNITY_ROTTING,
     }
 )
 

@@ -148,6 +148,15 @@ class CampaignUpdated:
     )
 
 
+@strawberry.type(
+    description="An open card crossed its stage's rottingDays (logged once per stay in a stage)."
+)
+class OpportunityRotting(_CardPayload):
+    @strawberry.field
+    def rotting_since(self) -> datetime:
+        return datetime.fromisoformat(self.data["rotting_since"])
+
+
 CampaignEventPayload = Annotated[
     OpportunityCreated
     | OpportunityUpdated
@@ -157,7 +166,8 @@ CampaignEventPayload = Annotated[
     | OpportunityReopened
     | OpportunityDeleted
     | ChatMessagePosted
-    | CampaignUpdated,
+    | CampaignUpdated
+    | OpportunityRotting,
     strawberry.union("CampaignEventPayload"),
 ]
 
@@ -168,6 +178,7 @@ CARD_PAYLOADS: dict[EventKind, type[_CardPayload]] = {
     EventKind.OPPORTUNITY_ASSIGNED: OpportunityAssigned,
     EventKind.OPPORTUNITY_CLOSED: OpportunityClosed,
     EventKind.OPPORTUNITY_REOPENED: OpportunityReopened,
+    EventKind.OPPORTUNITY_ROTTING: OpportunityRotting,
 }
 
 

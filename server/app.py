@@ -38,7 +38,7 @@ from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
 from server.auth import JwtTokens
-from server.background import log_retention, registration_watch
+from server.background import log_retention, registration_watch, rotting_watch
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.health import database_answers
@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 open_bus(settings.redis_url) as bus,
                 open_limit_store(settings.redis_url) as store,
                 registration_watch(bus, settings.registration_check_seconds),
+                rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),
             ):
                 graphql.bus = bus

@@ -1,4 +1,5 @@
-"""Periodic work owned by the lifespan: overdue registrations and event-log retention."""
+"""Periodic work owned by the lifespan: overdue registrations, rotting cards and event-log
+retention."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
+from tortoise import timezone
+
 from models.database import is_unreachable
 from realtime.after_commit import publishing_to
 from realtime.bus import Bus
 from realtime.log import purge_before
 from resolvers.registration import notify_overdue_registrations
+from resolvers.rotting_watch import log_rotting_cards
 
 logger = logging.getLogger("funnelgraph.background")
 ROUND_GRACE_SECONDS = 3.0
@@ -62,6 +66,16 @@ def registration_watch(bus: Bus, seconds: float) -> AbstractAsyncContextManager[
             await notify_overdue_registrations(datetime.now(UTC))
 
     return periodic(seconds, check, "registration deadline check")
+
+
+def rotting_watch(bus: Bus, seconds: float) -> AbstractAsyncContextManager[None]:
+    """Log each open card that starts rotting, and tell its owner (or the manager)."""
+
+    async def check() -> None:
+        with publishing_to(bus):
+            await log_rotting_cards(timezone.now())
+
+    return periodic(seconds, check, "rotting check")
 
 
 def log_retention(days: int) -> AbstractAsyncContextManager[None]:

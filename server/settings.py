@@ -77,6 +77,7 @@ class Settings:
     token_ttl_seconds: int
     allowed_origins: tuple[str, ...]
     registration_check_seconds: int = 30
+    rotting_check_seconds: int = 60
     event_retention_days: int = 30
     shutdown_timeout_seconds: int = 10
     limits: Limits = Limits()
@@ -102,6 +103,7 @@ class Settings:
             environment=environment,
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
             registration_check_seconds=_positive_int(env, "REGISTRATION_CHECK_SECONDS", 30),
+            rotting_check_seconds=_positive_int(env, "ROTTING_CHECK_SECONDS", 60),
             event_retention_days=_positive_int(env, "EVENT_RETENTION_DAYS", 30),
             shutdown_timeout_seconds=_positive_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 10),
             limits=Limits.from_env(env),

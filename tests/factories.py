@@ -14,6 +14,7 @@ from models import (
     Permission,
     Stage,
     StageChange,
+    StageStay,
     User,
 )
 from models.ranking import keys_after
@@ -92,7 +93,10 @@ async def make_opportunity(
         amount=amount,
         rank=keys_after(last.rank if last else None, 1)[0],
     )
-    await StageChange.create(opportunity_id=card.pk, to_stage_id=stage.pk)
+    card.stage_entered_at = card.created_at
+    await card.save(update_fields=["stage_entered_at"])
+    await StageChange.create(opportunity_id=card.pk, to_stage_id=stage.pk, at=card.created_at)
+    await StageStay.create(opportunity_id=card.pk, stage_id=stage.pk, entered_at=card.created_at)
     return card
 
 

@@ -52,6 +52,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='Opportunity',
+            name='rotting_logged_for',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name='Opportunity',
             name='stage_entered_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),

@@ -60,6 +60,7 @@ async def set_owner(
         campaign,
         EventKind.OPPORTUNITY_ASSIGNED,
         actor,
+        columns=[card.stage_id],
         opportunity_id=card.pk,
         previous_owner_id=previous,
         owner_id=owner_pk,

@@ -36,8 +36,9 @@ async def move_opportunity(
     """Put the card in `stage_id`, right after `after_id` (None: first in the column).
 
     Drag and drop is the busiest write there is: its statements are written out
-    (models/raw_sql.py): while the campaign's lock is held, three reads (the lock, the
-    card, where it goes) and one write, which on PostgreSQL is every change at once."""
+    (models/raw_sql.py): while the campaign's lock is held, two reads (the lock with the
+    card, then where it goes) and one write, which on PostgreSQL is every change at once:
+    the stage history, the stays (resolvers/stays.py), the card and the event."""
     async with card_write(card, expected_version) as (campaign, card):
         target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
         from_stage_id = card.stage_id
@@ -91,6 +92,7 @@ async def move_opportunity(
             EventKind.OPPORTUNITY_MOVED,
             actor,
             together_with=writes,
+            columns=[from_stage_id, target.pk],
             opportunity_id=card.pk,
             from_stage_id=from_stage_id,
             to_stage_id=target.pk,

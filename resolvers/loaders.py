@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from typing import TypeVar, cast
 
@@ -21,7 +19,6 @@ from models import (
     Customer,
     LossReason,
     Opportunity,
-    OpportunityResult,
     Order,
     Stage,
     StageChange,
@@ -33,6 +30,7 @@ from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
 from resolvers.pagination import Page, PageArgs
 from resolvers.rotting import rotting_counts
+from resolvers.stage_totals import ColumnTotals, column_totals
 from resolvers.stays import average_seconds
 
 M = TypeVar("M", bound=Model)
@@ -66,38 +64,6 @@ def grouped(
         return [groups.get(pk, []) for pk in ids]
 
     return load
-
-
-@dataclass(frozen=True, slots=True)
-class StageTotals:
-    count: int = 0
-    total_amount: Decimal = Decimal(0)
-    weighted_amount: Decimal = Decimal(0)
-
-
-async def _stage_totals(stage_ids: Sequence[int]) -> list[StageTotals]:
-    """Summed here, not in SQL: a sum of decimals keeps the exponents it would have here
-    (and SQLite stores decimals as text)."""
-    if not stage_ids:
-        return []
-    totals: dict[int, StageTotals] = {}
-    rows = await raw_sql.rows(
-        f"SELECT stage_id, amount, probability, result FROM opportunity "
-        f"WHERE stage_id IN ({raw_sql.marks(len(stage_ids))})",
-        *stage_ids,
-    )
-    as_decimal = Opportunity._meta.fields_map["amount"].to_python_value
-    for row in rows:
-        stage_id, probability, result = row["stage_id"], row["probability"], row["result"]
-        current = totals.get(stage_id, StageTotals())
-        amount = as_decimal(row["amount"]) or Decimal(0)
-        weighted = amount * probability / 100 if result == OpportunityResult.OPEN else 0
-        totals[stage_id] = StageTotals(
-            current.count + 1,
-            current.total_amount + amount,
-            current.weighted_amount + weighted,
-        )
-    return [totals.get(pk, StageTotals()) for pk in stage_ids]
 
 
 async def _card_counts(stage_ids: Sequence[int]) -> list[int]:
@@ -238,8 +204,8 @@ class Loaders:
         return self._neutral("card_count_by_stage", _card_counts)
 
     @cached_property
-    def stage_totals_by_stage(self) -> DataLoader[int, StageTotals]:
-        return self._neutral("stage_totals_by_stage", _stage_totals)
+    def stage_totals_by_stage(self) -> DataLoader[int, ColumnTotals]:
+        return self._neutral("stage_totals_by_stage", column_totals)
 
     @cached_property
     def contact_visible_by_customer(self) -> DataLoader[int, bool]:

@@ -87,6 +87,7 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             locked,
             EventKind.OPPORTUNITY_CREATED,
             viewer,
+            columns=[stage.pk],
             opportunity_id=card.pk,
             stage_id=stage.pk,
         )
@@ -123,6 +124,7 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
             locked,
             EventKind.OPPORTUNITY_CREATED,
             viewer,
+            columns=[stage.pk],
             opportunity_id=card.pk,
             stage_id=stage.pk,
         )
@@ -167,6 +169,7 @@ async def update_opportunity(
                 campaign,
                 EventKind.OPPORTUNITY_UPDATED,
                 actor,
+                columns=[card.stage_id],
                 opportunity_id=card.pk,
                 changed_fields=changed,
             )
@@ -180,6 +183,7 @@ async def delete_opportunity(card: Opportunity, actor: User) -> None:
             campaign,
             EventKind.OPPORTUNITY_DELETED,
             actor,
+            columns=[card.stage_id],
             opportunity_id=card.pk,
             stage_id=card.stage_id,
         )

@@ -99,7 +99,13 @@ async def reopen(card: Opportunity, actor: User) -> Opportunity:
         card.probability = stage.probability if stage.probability is not None else 0
         card.version += 1
         await card.save()
-        await log_event(campaign, EventKind.OPPORTUNITY_REOPENED, actor, opportunity_id=card.pk)
+        await log_event(
+            campaign,
+            EventKind.OPPORTUNITY_REOPENED,
+            actor,
+            columns=[card.stage_id],
+            opportunity_id=card.pk,
+        )
     return card
 
 
@@ -110,6 +116,7 @@ async def _log_closed(
         campaign,
         EventKind.OPPORTUNITY_CLOSED,
         actor,
+        columns=[card.stage_id],
         opportunity_id=card.pk,
         result=card.result.value,
         failure_reason=card.failure_reason,

@@ -41,6 +41,7 @@ async def log_rotting_cards(now: datetime) -> int:
                     campaign,
                     EventKind.OPPORTUNITY_ROTTING,
                     None,
+                    columns=[card.stage_id],
                     opportunity_id=card.pk,
                     rotting_since=since.isoformat(),
                 )

@@ -170,6 +170,7 @@ async def _move_cards(
             campaign,
             EventKind.OPPORTUNITY_MOVED,
             actor,
+            columns=[card.stage_id, target.pk],
             opportunity_id=card.pk,
             from_stage_id=card.stage_id,
             to_stage_id=target.pk,

@@ -11,6 +11,7 @@ from models import Campaign, CampaignEvent, EventKind, Opportunity, User, raw_sq
 from realtime.after_commit import signal_after_commit, transaction
 from realtime.channels import campaign_channel
 from realtime.log import append_event
+from resolvers import stage_totals
 from resolvers.errors import Conflict, NotFound
 
 
@@ -38,11 +39,25 @@ async def log_event(
     actor: User | None,
     *,
     together_with: Sequence[raw_sql.Statement] = (),
+    columns: Sequence[int] = (),
     **data: Any,
 ) -> CampaignEvent:
     """Append an event to the locked campaign's log, with the statements of the change
-    itself when it has them written out; streams hear of it after commit."""
+    itself when it has them written out; streams hear of it after commit.
+
+    A card event names the `columns` (stage pks) it touched: their totals after the
+    change are stored with it (resolvers/stage_totals.py), read once its writes are made.
+    """
+    columns = list(dict.fromkeys(columns))
+    if columns and not stage_totals.stored_by_the_database():
+        # SQLite: the writes first, then their totals go in with the event.
+        for sql, values in together_with:
+            await raw_sql.execute(sql, *values)
+        together_with = ()
+        data["stage_totals"] = [t.as_data() for t in await stage_totals.column_totals(columns)]
     event = await append_event(campaign, kind, actor, writes=together_with, **data)
+    if columns and stage_totals.stored_by_the_database():
+        await stage_totals.store_with_event(event.pk, columns)
     signal_after_commit(campaign_channel(campaign.pk), event.seq)
     return event
 

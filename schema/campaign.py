@@ -18,8 +18,8 @@ from resolvers import campaigns, chat, loss_reasons, opportunity_reads, stages
 from resolvers.context import Context
 from resolvers.event_cursors import last_event_cursor
 from resolvers.ids import decode_id, encode_id
-from resolvers.loaders import StageTotals
 from resolvers.pagination import PageArgs
+from resolvers.stage_totals import ColumnTotals
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
@@ -96,9 +96,9 @@ class Stage(Node):
             return None
         return await info.context.loaders.average_seconds_by_stage.load(self.pk)
 
-    async def _totals(self, info: Info[Context, None]) -> StageTotals:
+    async def _totals(self, info: Info[Context, None]) -> ColumnTotals:
         if not _sees_cards(info):
-            return StageTotals()
+            return ColumnTotals(self.pk)
         return await info.context.loaders.stage_totals_by_stage.load(self.pk)
 
     @classmethod

@@ -7,6 +7,7 @@ pass through the same visibility rules and field guards as in any query.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -18,6 +19,7 @@ from models import EventKind, OpportunityResult
 from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
+from resolvers.stage_totals import ColumnTotals
 from schema.chat import ChatMessage
 from schema.opportunity import Opportunity, Order, related_card
 from schema.user import User, load_user
@@ -182,6 +184,31 @@ CARD_PAYLOADS: dict[EventKind, type[_CardPayload]] = {
 }
 
 
+@strawberry.type(description="The figures of one column, as of one event.")
+class StageTotals:
+    totals: strawberry.Private[ColumnTotals]
+
+    @strawberry.field
+    def stage_id(self) -> strawberry.ID:
+        return _gid("Stage", self.totals.stage_id)
+
+    @strawberry.field
+    def opportunity_count(self) -> int:
+        return self.totals.count
+
+    @strawberry.field
+    def total_amount(self) -> Decimal:
+        return self.totals.total_amount
+
+    @strawberry.field
+    def weighted_amount(self) -> Decimal:
+        return self.totals.weighted_amount
+
+    @strawberry.field
+    def rotting_count(self) -> int:
+        return self.totals.rotting
+
+
 @strawberry.type(
     description="One entry of a campaign's event log. seq grows by exactly one per event of "
     "the campaign, in commit order."
@@ -208,6 +235,15 @@ class CampaignEvent:
     @strawberry.field
     def campaign_id(self) -> strawberry.ID:
         return _gid("Campaign", self.row.campaign_id)
+
+    @strawberry.field(
+        description="For an event that changes any column's figures (a card created, moved, "
+        "updated, assigned, closed, reopened, deleted or rotting): those columns' totals as "
+        "of this event's seq, the same on replay as live. Empty otherwise."
+    )
+    def stage_totals(self) -> list[StageTotals]:
+        stored = self.row.data.get("stage_totals", [])
+        return [StageTotals(totals=ColumnTotals.from_data(data)) for data in stored]
 
     @strawberry.field
     async def payload(self, info: Info[Context, None]) -> CampaignEventPayload:

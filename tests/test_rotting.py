@@ -123,6 +123,7 @@ ROTTING_EVENTS = """
 subscription Board($campaignId: ID!, $after: String) {
   campaignEvents(campaignId: $campaignId, after: $after) {
     seq
+    stageTotals { stageId opportunityCount totalAmount weightedAmount rottingCount }
     payload {
       __typename
       ... on OpportunityRotting { opportunityId rottingSince opportunity { rottingSince } }
@@ -161,6 +162,13 @@ async def test_two_servers_log_each_stay_of_a_rotting_card_once_live_on_a_board(
             with pytest.raises(TimeoutError):
                 await client.receive(timeout=3)
             await client.close()
+            # and a board replaying the log gets the same events with the same totals
+            replaying = await LiveClient.connect(first, token)
+            await replaying.subscribe(
+                ROTTING_EVENTS, {"campaignId": gid("Campaign", campaign), "after": after}
+            )
+            replayed = [(await replaying.next_data())["campaignEvents"] for _ in range(3)]
+            await replaying.close()
             notifications = await post(
                 first,
                 "{ notifications(first: 10) { edges { node { kind } } } }",
@@ -168,7 +176,21 @@ async def test_two_servers_log_each_stay_of_a_rotting_card_once_live_on_a_board(
                 token_for(seller),
             )
     # and the board saw one rotting event per stay, in order, with the move between them
-    kinds = [e["payload"]["__typename"] for e in (rotting, moved, rotting_again)]
+    live = [rotting, moved, rotting_again]
+    assert [event["stageTotals"] for event in replayed] == [event["stageTotals"] for event in live]
+    rotting_column = {
+        "stageId": gid("Stage", stages[0]),
+        "opportunityCount": 1,
+        "totalAmount": "0.00",
+        "weightedAmount": "0.00",
+        "rottingCount": 1,
+    }
+    assert rotting["stageTotals"] == [rotting_column]
+    assert [totals["stageId"] for totals in moved["stageTotals"]] == [
+        gid("Stage", stages[0]),
+        gid("Stage", stages[1]),
+    ]
+    kinds = [e["payload"]["__typename"] for e in live]
     assert kinds == ["OpportunityRotting", "OpportunityMoved", "OpportunityRotting"]
     assert rotting["payload"]["opportunityId"] == gid("Opportunity", card)
     assert rotting["payload"]["rottingSince"] < rotting_again["payload"]["rottingSince"]

@@ -29,7 +29,6 @@ from models import (
 from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
 from resolvers.pagination import Page, PageArgs
-from resolvers.rotting import rotting_counts
 from resolvers.stage_totals import ColumnTotals, column_totals
 from resolvers.stays import average_seconds
 
@@ -189,11 +188,6 @@ class Loaders:
     @cached_property
     def loss_reason_by_id(self) -> DataLoader[int, LossReason | None]:
         return self._neutral("loss_reason_by_id", by_id(LossReason))
-
-    @cached_property
-    def rotting_count_by_stage(self) -> DataLoader[tuple[int, int | None], int]:
-        """Keyed by (stage pk, its rotting days); counted at the moment of the read."""
-        return DataLoader(load_fn=rotting_counts)
 
     @cached_property
     def average_seconds_by_stage(self) -> DataLoader[int, float | None]:

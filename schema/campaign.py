@@ -82,9 +82,7 @@ class Stage(Node):
 
     @strawberry.field(description="Open opportunities of this step that are rotting now.")
     async def rotting_count(self, info: Info[Context, None]) -> int:
-        if not _sees_cards(info) or self.rotting_days is None:
-            return 0
-        return await info.context.loaders.rotting_count_by_stage.load((self.pk, self.rotting_days))
+        return (await self._totals(info)).rotting
 
     @strawberry.field(
         description="Mean seconds spent in this step by the opportunities that left it (moved "

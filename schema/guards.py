@@ -93,8 +93,12 @@ class CanEditCampaign(_ForbiddenGuard):
 
     async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         campaign = await campaign_of_input(info.context, kwargs["input"])
-        viewer = info.context.require_viewer()
-        return campaign.manager_id == viewer.pk or viewer.can(Permission.CAMPAIGN_EDIT)
+        return may_edit_campaign(info.context.require_viewer(), campaign)
+
+
+def may_edit_campaign(viewer: User, campaign: Campaign) -> bool:
+    """Manager or CAMPAIGN_EDIT: who may change a campaign."""
+    return campaign.manager_id == viewer.pk or viewer.can(Permission.CAMPAIGN_EDIT)
 
 
 class CanPostInCampaign(_ForbiddenGuard):

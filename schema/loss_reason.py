@@ -6,13 +6,12 @@ import strawberry
 from strawberry.types import Info
 
 from models import LossReason as LossReasonModel
-from models import Permission
 from resolvers import loss_reasons
 from resolvers.access import can_see_campaign
 from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, not_found
 from resolvers.ids import decode_id, encode_id
-from schema.guards import CanEditCampaign, IsAuthenticated, campaign_of_input
+from schema.guards import CanEditCampaign, IsAuthenticated, campaign_of_input, may_edit_campaign
 from schema.relay import Node
 
 
@@ -83,6 +82,6 @@ class LossReasonMutation:
         viewer = info.context.require_viewer()
         campaign = await info.context.loaders.campaign_by_id.load(row.campaign_id)
         assert campaign is not None, "visible_loss_reason found it"
-        if campaign.manager_id != viewer.pk and not viewer.can(Permission.CAMPAIGN_EDIT):
-            raise Forbidden("changing a campaign needs its manager or the CAMPAIGN_EDIT permission")
+        if not may_edit_campaign(viewer, campaign):
+            raise Forbidden(CanEditCampaign.message)
         return LossReason.from_model(await loss_reasons.archive_loss_reason(row, viewer))

@@ -117,6 +117,11 @@ async def execute(sql: str, *values: object) -> None:
 Statement = tuple[str, Sequence[object]]
 
 
+def on_postgres() -> bool:
+    """Whether the default connection is PostgreSQL (else the embedded SQLite)."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
 def marks(count: int, first: int = 1) -> str:
     """`count` numbered marks from `first` on, for an IN list: "$1, $2, $3"."""
     return ", ".join(f"${number}" for number in range(first, first + count))

@@ -190,6 +190,17 @@ class Loaders:
         return self._neutral("loss_reason_by_id", by_id(LossReason))
 
     @cached_property
+    def loss_reasons_by_campaign(self) -> DataLoader[int, list[LossReason]]:
+        """Archived ones included, in the order they were added."""
+        return self._neutral(
+            "loss_reasons_by_campaign",
+            grouped(
+                lambda ids: LossReason.filter(campaign_id__in=ids).order_by("id"),
+                lambda reason: reason.campaign_id,
+            ),
+        )
+
+    @cached_property
     def average_seconds_by_stage(self) -> DataLoader[int, float | None]:
         return self._neutral("average_seconds_by_stage", average_seconds)
 

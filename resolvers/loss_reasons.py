@@ -53,10 +53,3 @@ async def usable_loss_reason(campaign: Campaign, global_id: str) -> int:
             field="lossReasonId",
         )
     return int(reason.pk)
-
-
-async def loss_reasons_of(campaign_pk: int, include_archived: bool) -> list[LossReason]:
-    found = LossReason.filter(campaign_id=campaign_pk)
-    if not include_archived:
-        found = found.filter(archived_at__isnull=True)
-    return list(await found.order_by("id"))

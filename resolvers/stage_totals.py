@@ -3,9 +3,7 @@ many of those rot. Read by `Stage` fields and stored with every card event for t
 columns it touched, computed inside the writing transaction, so that a board can keep
 its column headers right from events alone, on replay as live.
 
-Amounts are summed as whole cents (every amount is stored to the cent), and the weighted
-amount as cents x percent, so both databases give the same exact figures; SQLite keeps
-decimals as text, so its rows are summed here.
+Amounts are summed as whole cents (resolvers/cents.py).
 """
 
 from __future__ import annotations
@@ -15,11 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tortoise import connections, timezone
+from tortoise import timezone
 
 from models import Opportunity, OpportunityResult, raw_sql
-
-_CENTS = Decimal(100)
+from resolvers import money
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +29,11 @@ class ColumnTotals:
 
     @property
     def total_amount(self) -> Decimal:
-        return Decimal(self.cents).scaleb(-2)
+        return money.amount(self.cents)
 
     @property
     def weighted_amount(self) -> Decimal:
-        """Exact, with the decimals it needs and at least two."""
-        exact = Decimal(self.weighted).scaleb(-4)
-        for places in (2, 3):
-            rounded = exact.quantize(Decimal(1).scaleb(-places))
-            if rounded == exact:
-                return rounded
-        return exact
+        return money.weighted_amount(self.weighted)
 
     def as_data(self) -> dict[str, int]:
         return asdict(self)
@@ -57,7 +48,7 @@ async def column_totals(stage_ids: Sequence[int]) -> list[ColumnTotals]:
     if not stage_ids:
         return []
     now = timezone.now()
-    if _on_postgres():
+    if raw_sql.on_postgres():
         found = {
             row["stage_id"]: ColumnTotals(
                 row["stage_id"],
@@ -77,15 +68,11 @@ def stored_by_the_database() -> bool:
     """On PostgreSQL a logged event gets its totals from `store_with_event`, one statement
     after the change's writes (which went in one statement with the event itself); on
     SQLite the caller reads them with `column_totals` and logs them with the event."""
-    return _on_postgres()
+    return raw_sql.on_postgres()
 
 
 async def store_with_event(event_pk: int, stage_ids: Sequence[int]) -> None:
     await raw_sql.execute(_STORE, event_pk, list(stage_ids), timezone.now())
-
-
-def _on_postgres() -> bool:
-    return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
 def _by_stage(stages: str, now: str) -> str:
@@ -132,7 +119,7 @@ async def _summed_here(stage_ids: Sequence[int], now: datetime) -> dict[int, Col
     sums: dict[int, list[int]] = {}
     for row in rows:
         figures = sums.setdefault(row["stage_id"], [0, 0, 0, 0])
-        cents = 0 if row["amount"] is None else int(Decimal(row["amount"]) * _CENTS)
+        cents = money.cents_of(row["amount"])
         is_open = row["result"] == OpportunityResult.OPEN.value
         entered = as_datetime(row["stage_entered_at"] or row["created_at"])
         days = row["rotting_days"]

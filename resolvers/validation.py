@@ -99,6 +99,13 @@ def check_moment(moment: datetime, field: str) -> None:
             raise moment_out_of_range(field) from None
 
 
+def utc_moment(moment: datetime, field: str) -> datetime:
+    """The moment in UTC (one without an offset is taken as UTC), or BAD_USER_INPUT as
+    `check_moment`."""
+    check_moment(moment, field)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def moment_out_of_range(field: str) -> BadUserInput:
     return BadUserInput(
         f"{field} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()} "

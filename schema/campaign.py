@@ -14,12 +14,16 @@ import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
 from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaigns, chat, loss_reasons, opportunity_reads, stages
+from resolvers import campaigns, chat, opportunity_reads, stages
+from resolvers.campaign_stats import campaign_figures
 from resolvers.context import Context
+from resolvers.errors import BadUserInput, not_found
 from resolvers.event_cursors import last_event_cursor
 from resolvers.ids import decode_id, encode_id
 from resolvers.pagination import PageArgs
 from resolvers.stage_totals import ColumnTotals
+from resolvers.validation import utc_moment
+from schema.campaign_stats import CampaignStats
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
@@ -160,9 +164,43 @@ class Campaign(Node):
         description="The managed list of reasons for losing an opportunity here, in the order "
         "they were added."
     )
-    async def loss_reasons(self, include_archived: bool = False) -> list[LossReason]:
-        rows = await loss_reasons.loss_reasons_of(self.pk, include_archived)
-        return [LossReason.from_model(row) for row in rows]
+    async def loss_reasons(
+        self, info: Info[Context, None], include_archived: bool = False
+    ) -> list[LossReason]:
+        rows = await info.context.loaders.loss_reasons_by_campaign.load(self.pk)
+        return [
+            LossReason.from_model(row)
+            for row in rows
+            if include_archived or row.archived_at is None
+        ]
+
+    @strawberry.field(
+        description="Pipeline figures over the opportunities created in [from, to) (all when "
+        "omitted), computed from the stored rows and stage history at the moment of the read: "
+        "they equal a count over `opportunities` and their `stageHistory`. Visible to whoever "
+        "sees the campaign's cards (OPPORTUNITY_ACCESS); NOT_FOUND like the campaign otherwise."
+    )
+    async def stats(
+        self,
+        info: Info[Context, None],
+        since: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> CampaignStats:
+        if not _sees_cards(info):
+            raise not_found("Campaign", self.id)
+        since = None if since is None else utc_moment(since, "from")
+        until = None if to is None else utc_moment(to, "to")
+        if since is not None and until is not None and until < since:
+            raise BadUserInput("to must not be before from", field="to")
+        figures = await campaign_figures(self.pk, since, until)
+        stages = await info.context.loaders.stages_by_campaign.load(self.pk)
+        named = [pk for pk in figures.losses if pk is not None]
+        reasons = await info.context.loaders.loss_reason_by_id.load_many(named)
+        return CampaignStats.of(
+            figures,
+            [Stage.from_model(stage) for stage in stages],
+            {row.pk: row for row in reasons if row is not None},
+        )
 
     @strawberry.field
     async def opportunities(

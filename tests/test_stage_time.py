@@ -5,7 +5,7 @@ another step or a reopen, and ends on a move to another step, won or lost)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
 import pytest
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tortoise import timezone
 
 from models import Permission
+from tests.clock import Clock
 from tests.factories import gid, make_campaign, make_customer, make_user, stages_of
 
 STAGES = ("New", "Contacted", "Proposal")
@@ -51,16 +52,6 @@ query ($id: ID!) {
   }
 }
 """
-
-
-class Clock:
-    """What the server takes for now: moved on by the test only."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

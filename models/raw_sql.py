@@ -140,14 +140,16 @@ async def write_then_return(writes: Sequence[Statement], last: Statement) -> lis
     clauses: list[str] = []
     combined: list[object] = []
     for number, (write, values) in enumerate(writes):
-        clauses.append(f"write{number} AS ({_shifted(write, len(combined))})")
+        clauses.append(f"write{number} AS ({shifted(write, len(combined))})")
         combined.extend(values)
-    final = _shifted(last[0], len(combined))
+    final = shifted(last[0], len(combined))
     combined.extend(last[1])
     return await rows(f"WITH {', '.join(clauses)} {final}" if clauses else final, *combined)
 
 
-def _shifted(sql: str, offset: int) -> str:
+def shifted(sql: str, offset: int) -> str:
+    """`sql` with its numbered marks moved on by `offset`: $1 becomes $(1 + offset), for
+    a part of a statement whose values follow others'."""
     return _NUMBERED.sub(lambda mark: f"${int(mark.group()[1:]) + offset}", sql)
 
 

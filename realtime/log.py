@@ -22,10 +22,12 @@ async def append_event(
     actor: User | None,
     *,
     writes: Sequence[raw_sql.Statement] = (),
+    merged: raw_sql.Statement | None = None,
     **data: Any,
 ) -> CampaignEvent:
     """Log one event of `campaign`, whose row the caller holds locked (campaign_write),
     with the change's own `writes` (made in the same round trip where the database can).
+    `merged` (PostgreSQL) is a jsonb expression the database merges into the data.
 
     The seq comes from the locked campaign row, so it is gap-free and in commit order.
     """
@@ -39,17 +41,16 @@ async def append_event(
         data=data,
     )
     number = ("UPDATE campaign SET event_seq = $1 WHERE id = $2", (event.seq, campaign.pk))
+    values = [event.campaign_id, event.seq, kind.value, event.actor_id, event.occurred_at]
+    values.append(_encoded(data))
+    stored = "$6"
+    if merged is not None:
+        stored = f"$6::jsonb || {raw_sql.shifted(merged[0], len(values))}"
+        values.extend(merged[1])
     append = (
         "INSERT INTO campaign_event (campaign_id, seq, kind, actor_id, occurred_at, data) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        (
-            event.campaign_id,
-            event.seq,
-            kind.value,
-            event.actor_id,
-            event.occurred_at,
-            _encoded(data),
-        ),
+        f"VALUES ($1, $2, $3, $4, $5, {stored}) RETURNING id",
+        values,
     )
     [inserted] = await raw_sql.write_then_return([*writes, number], append)
     event.id = inserted["id"]

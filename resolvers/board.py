@@ -8,7 +8,7 @@ from tortoise import timezone
 
 from models import EventKind, Opportunity, OpportunityResult, StayEnd, User, raw_sql
 from models.ranking import key_between
-from resolvers import stays
+from resolvers import stage_totals, stays
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
 from resolvers.writes import card_write, log_event
@@ -93,6 +93,14 @@ async def move_opportunity(
             actor,
             together_with=writes,
             columns=[from_stage_id, target.pk],
+            replaced=stage_totals.Replaced(
+                card.pk,
+                card.stage_id,
+                card.amount,
+                card.probability,
+                card.result,
+                stays.entered_at(card),
+            ),
             opportunity_id=card.pk,
             from_stage_id=from_stage_id,
             to_stage_id=target.pk,

@@ -57,32 +57,66 @@ async def column_totals(stage_ids: Sequence[int]) -> list[ColumnTotals]:
                 int(row["weighted"]),
                 int(row["rotting"]),
             )
-            for row in await raw_sql.records(_by_stage("$1", "$2"), list(stage_ids), now)
+            for row in await raw_sql.records(_READ, list(stage_ids), now)
         }
     else:
         found = await _summed_here(stage_ids, now)
     return [found.get(pk, ColumnTotals(pk)) for pk in stage_ids]
 
 
-def stored_by_the_database() -> bool:
-    """On PostgreSQL a logged event gets its totals from `store_with_event`, one statement
-    after the change's writes (which went in one statement with the event itself); on
-    SQLite the caller reads them with `column_totals` and logs them with the event."""
-    return raw_sql.on_postgres()
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    """A card whose new row goes in with the statement that logs its event (a move): the
+    totals, which read the rows as they were before that statement, leave out its old row
+    and count this one."""
+
+    pk: int
+    stage_id: int
+    amount: Decimal | None
+    probability: int
+    result: OpportunityResult
+    entered_at: datetime
 
 
-async def store_with_event(event_pk: int, stage_ids: Sequence[int]) -> None:
-    await raw_sql.execute(_STORE, event_pk, list(stage_ids), timezone.now())
+def in_event(stage_ids: Sequence[int], replaced: Replaced | None) -> raw_sql.Statement:
+    """PostgreSQL: a jsonb expression, {"stage_totals": [...]} for `stage_ids` (one or
+    two) now, for
+    the statement that logs a card event to merge into its data (marks from $1). That
+    statement may also make the change's own writes (raw_sql.write_then_return): none of
+    them but `replaced`'s may touch the columns' cards. On SQLite the caller reads the
+    totals with `column_totals` once its writes are made, and logs them with the event."""
+    card = (0, None, None, None, None, None) if replaced is None else (
+        replaced.pk,
+        replaced.amount,
+        replaced.probability,
+        replaced.result.value,
+        replaced.entered_at,
+        replaced.stage_id,
+    )  # fmt: skip
+    first, second = (*stage_ids, None) if len(stage_ids) == 1 else stage_ids
+    return _IN_EVENT, (first, second, timezone.now(), *card)
 
 
-def _by_stage(stages: str, now: str) -> str:
-    """One row per stage of the int[] `stages`, in their order (`n`), as of `now`
-    (PostgreSQL): amounts in whole cents, the weighted amount in cents x percent, both
-    exact. Each stage's cards are read through its index, whatever plan the statement
-    is given once prepared."""
+_ITS_CARDS = "opportunity o WHERE o.stage_id = wanted.stage_id"
+
+# A stage's cards with one replaced by its new row ($4: its pk, 0 for none; $5 to $8:
+# its new figures; $9: its new stage).
+_WITH_ONE_REPLACED = """(
+  SELECT o.amount, o.probability, o.result, o.stage_entered_at FROM opportunity o
+  WHERE o.stage_id = wanted.stage_id AND o.id <> $4
+  UNION ALL
+  SELECT $5::numeric, $6::int, $7::varchar, $8::timestamptz WHERE $9::int = wanted.stage_id
+) o"""
+
+
+def _by_stage(wanted: str, now: str, cards: str) -> str:
+    """One row per stage of `wanted` (stage_id, n), as of `now` (PostgreSQL), over its
+    `cards`: amounts in whole cents, the weighted amount in cents x percent, both exact.
+    Each stage's cards are read through its index, whatever plan the statement is given
+    once prepared."""
     return f"""
 SELECT wanted.stage_id, wanted.n, t.count, t.cents, t.weighted, t.rotting
-FROM unnest({stages}::int[]) WITH ORDINALITY AS wanted(stage_id, n)
+FROM {wanted}
 JOIN stage s ON s.id = wanted.stage_id
 CROSS JOIN LATERAL (
   SELECT COUNT(*) AS count,
@@ -93,19 +127,25 @@ CROSS JOIN LATERAL (
                           AND o.stage_entered_at
                               <= {now}::timestamptz - make_interval(days => s.rotting_days))
            AS rotting
-  FROM opportunity o WHERE o.stage_id = wanted.stage_id
+  FROM {cards}
 ) t
 """
 
 
-_STORE = f"""
-UPDATE campaign_event SET data = data || jsonb_build_object('stage_totals', (
+_READ = _by_stage("unnest($1::int[]) WITH ORDINALITY AS wanted(stage_id, n)", "$2", _ITS_CARDS)
+
+# An event touches one column or two ($2 null for one): written as two values rather
+# than an array, so that the planner knows how many, and the statement that logs a move
+# is given a generic plan once prepared instead of being planned again at every move.
+_IN_EVENT = f"""jsonb_build_object('stage_totals', (
   SELECT jsonb_agg(jsonb_build_object(
            'stage_id', totals.stage_id, 'count', totals.count, 'cents', totals.cents,
            'weighted', totals.weighted, 'rotting', totals.rotting) ORDER BY totals.n)
-  FROM ({_by_stage("$2", "$3")}) totals))
-WHERE id = $1
-"""
+  FROM ({
+    _by_stage(
+        "(VALUES ($1::int, 1), ($2::int, 2)) AS wanted(stage_id, n)", "$3", _WITH_ONE_REPLACED
+    )
+}) totals))"""
 
 
 async def _summed_here(stage_ids: Sequence[int], now: datetime) -> dict[int, ColumnTotals]:

@@ -40,24 +40,28 @@ async def log_event(
     *,
     together_with: Sequence[raw_sql.Statement] = (),
     columns: Sequence[int] = (),
+    replaced: stage_totals.Replaced | None = None,
     **data: Any,
 ) -> CampaignEvent:
     """Append an event to the locked campaign's log, with the statements of the change
     itself when it has them written out; streams hear of it after commit.
 
     A card event names the `columns` (stage pks) it touched: their totals after the
-    change are stored with it (resolvers/stage_totals.py), read once its writes are made.
+    change are stored with it (resolvers/stage_totals.py). On PostgreSQL the statement
+    that logs the event computes them, from the rows before its own writes: those may
+    change one card only, `replaced`, given as they leave it.
     """
     columns = list(dict.fromkeys(columns))
-    if columns and not stage_totals.stored_by_the_database():
+    merged = None
+    if columns and raw_sql.on_postgres():
+        merged = stage_totals.in_event(columns, replaced)
+    elif columns:
         # SQLite: the writes first, then their totals go in with the event.
         for sql, values in together_with:
             await raw_sql.execute(sql, *values)
         together_with = ()
         data["stage_totals"] = [t.as_data() for t in await stage_totals.column_totals(columns)]
-    event = await append_event(campaign, kind, actor, writes=together_with, **data)
-    if columns and stage_totals.stored_by_the_database():
-        await stage_totals.store_with_event(event.pk, columns)
+    event = await append_event(campaign, kind, actor, writes=together_with, merged=merged, **data)
     signal_after_commit(campaign_channel(campaign.pk), event.seq)
     return event
 

@@ -3,7 +3,10 @@ many of those rot. Read by `Stage` fields and stored with every card event for t
 columns it touched, computed inside the writing transaction, so that a board can keep
 its column headers right from events alone, on replay as live.
 
-Amounts are summed as whole cents (resolvers/cents.py).
+Amounts are summed as whole cents (resolvers/money.py). PostgreSQL keeps each stage's
+count and sums on its row, moved by a trigger with every card row (migration 0009), so
+that neither a move nor a board sums a column; only the rotting count, which changes
+with time, is counted, and only for a stage with rotting days. SQLite sums its rows.
 """
 
 from __future__ import annotations
@@ -97,55 +100,66 @@ def in_event(stage_ids: Sequence[int], replaced: Replaced | None) -> raw_sql.Sta
     return _IN_EVENT, (first, second, timezone.now(), *card)
 
 
-_ITS_CARDS = "opportunity o WHERE o.stage_id = wanted.stage_id"
-
-# A stage's cards with one replaced by its new row ($4: its pk, 0 for none; $5 to $8:
-# its new figures; $9: its new stage).
-_WITH_ONE_REPLACED = """(
-  SELECT o.amount, o.probability, o.result, o.stage_entered_at FROM opportunity o
-  WHERE o.stage_id = wanted.stage_id AND o.id <> $4
-  UNION ALL
-  SELECT $5::numeric, $6::int, $7::varchar, $8::timestamptz WHERE $9::int = wanted.stage_id
-) o"""
-
-
-def _by_stage(wanted: str, now: str, cards: str) -> str:
-    """One row per stage of `wanted` (stage_id, n), as of `now` (PostgreSQL), over its
-    `cards`: amounts in whole cents, the weighted amount in cents x percent, both exact.
-    Each stage's cards are read through its index, whatever plan the statement is given
-    once prepared."""
+def _rotting(cards: str, now: str) -> str:
+    """How many of the open `cards` (a FROM item: the cards of stage `s`) are past `s`'s
+    rotting days as of `now`: read only for a stage that has them."""
     return f"""
-SELECT wanted.stage_id, wanted.n, t.count, t.cents, t.weighted, t.rotting
-FROM {wanted}
-JOIN stage s ON s.id = wanted.stage_id
 CROSS JOIN LATERAL (
-  SELECT COUNT(*) AS count,
-         COALESCE(SUM(ROUND(o.amount * 100)), 0) AS cents,
-         COALESCE(SUM(CASE WHEN o.result = 'OPEN'
-                           THEN ROUND(o.amount * 100) * o.probability END), 0) AS weighted,
-         COUNT(*) FILTER (WHERE o.result = 'OPEN' AND s.rotting_days IS NOT NULL
-                          AND o.stage_entered_at
-                              <= {now}::timestamptz - make_interval(days => s.rotting_days))
-           AS rotting
-  FROM {cards}
-) t
+  SELECT COUNT(*) AS rotting FROM {cards}
+  WHERE s.rotting_days IS NOT NULL AND o.result = 'OPEN'
+    AND o.stage_entered_at <= {now}::timestamptz - make_interval(days => s.rotting_days)
+) r"""
+
+
+# Each stage's running totals (kept on its row by a trigger: migration 0009), in the
+# order of the int[] $1, as of $2.
+_READ = f"""
+SELECT wanted.stage_id, wanted.n, s.card_count AS count, s.card_cents AS cents,
+       s.open_weighted AS weighted, r.rotting
+FROM unnest($1::int[]) WITH ORDINALITY AS wanted(stage_id, n)
+JOIN stage s ON s.id = wanted.stage_id
+{_rotting("(SELECT * FROM opportunity WHERE stage_id = wanted.stage_id) o", "$2")}
 """
 
-
-_READ = _by_stage("unnest($1::int[]) WITH ORDINALITY AS wanted(stage_id, n)", "$2", _ITS_CARDS)
-
-# An event touches one column or two ($2 null for one): written as two values rather
-# than an array, so that the planner knows how many, and the statement that logs a move
-# is given a generic plan once prepared instead of being planned again at every move.
+# The same in the statement that logs an event, for the one or two stages $1 and $2 (null
+# for one), as of $3, with the card $4 (0 for none) replaced by its new row: $5 to $8 its
+# amount, probability, result and stay's start, $9 its stage. Two values rather than an
+# array, so that the planner knows how many: the statement that logs a move keeps a
+# generic plan once prepared, instead of being planned again at every move.
+_NEW = "$9::int = s.id"
+_NEW_CENTS = "COALESCE(ROUND($5::numeric * 100), 0)"
 _IN_EVENT = f"""jsonb_build_object('stage_totals', (
   SELECT jsonb_agg(jsonb_build_object(
            'stage_id', totals.stage_id, 'count', totals.count, 'cents', totals.cents,
            'weighted', totals.weighted, 'rotting', totals.rotting) ORDER BY totals.n)
-  FROM ({
-    _by_stage(
-        "(VALUES ($1::int, 1), ($2::int, 2)) AS wanted(stage_id, n)", "$3", _WITH_ONE_REPLACED
+  FROM (
+    SELECT wanted.stage_id, wanted.n,
+      s.card_count - CASE WHEN old.stage_id = s.id THEN 1 ELSE 0 END
+                   + CASE WHEN {_NEW} THEN 1 ELSE 0 END AS count,
+      s.card_cents - CASE WHEN old.stage_id = s.id
+                          THEN COALESCE(ROUND(old.amount * 100), 0) ELSE 0 END
+                   + CASE WHEN {_NEW} THEN {_NEW_CENTS} ELSE 0 END AS cents,
+      s.open_weighted
+        - CASE WHEN old.stage_id = s.id AND old.result = 'OPEN'
+               THEN COALESCE(ROUND(old.amount * 100), 0) * old.probability ELSE 0 END
+        + CASE WHEN {_NEW} AND $7::varchar = 'OPEN'
+               THEN {_NEW_CENTS} * $6::int ELSE 0 END AS weighted,
+      r.rotting
+    FROM (VALUES ($1::int, 1), ($2::int, 2)) AS wanted(stage_id, n)
+    JOIN stage s ON s.id = wanted.stage_id
+    LEFT JOIN opportunity old ON old.id = $4::int
+    {
+    _rotting(
+        '''(
+      SELECT o.result, o.stage_entered_at FROM opportunity o
+      WHERE o.stage_id = wanted.stage_id AND o.id <> $4::int
+      UNION ALL
+      SELECT $7::varchar, $8::timestamptz WHERE $9::int = wanted.stage_id
+    ) o''',
+        "$3::timestamptz",
     )
-}) totals))"""
+}
+  ) totals))"""
 
 
 async def _summed_here(stage_ids: Sequence[int], now: datetime) -> dict[int, ColumnTotals]:

@@ -3,13 +3,15 @@ last event touching each column equal a fresh read of that column."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
+from tortoise import timezone
 
-from models import CampaignEvent, Permission, Stage
+from models import CampaignEvent, Opportunity, OpportunityResult, Permission, Stage
 from resolvers.ids import encode_id
 from resolvers.stage_totals import ColumnTotals
 from tests.factories import gid, make_campaign, make_customer, make_user, stages_of
@@ -62,6 +64,7 @@ async def test_the_last_event_of_each_column_carries_its_current_totals(api, ste
     stages = await stages_of(campaign)
     for stage, days in zip(stages, (0, 1, None), strict=True):
         await Stage.filter(id=stage.pk).update(rotting_days=days)
+    stages = await stages_of(campaign)
     # when a random sequence of card changes happens
     cards: list[str] = []
     for action, pick, stage_index, amount, probability in steps:
@@ -83,12 +86,26 @@ async def test_the_last_event_of_each_column_carries_its_current_totals(api, ste
             totals = ColumnTotals.from_data(data)
             latest[encode_id("Stage", totals.stage_id)] = totals
     read = await api.execute(COLUMNS, {"id": gid("Campaign", campaign)}, viewer=manager)
-    for column in read.ok()["campaign"]["stages"]:
+    for column, stage in zip(read.ok()["campaign"]["stages"], stages, strict=True):
         totals = latest.get(column["id"], ColumnTotals(0))
         assert column["opportunityCount"] == totals.count, column
         assert column["totalAmount"] == str(totals.total_amount), column
         assert column["weightedAmount"] == str(totals.weighted_amount), column
         assert column["rottingCount"] == totals.rotting, column
+        # and both equal a sum over the column's rows
+        cards = await Opportunity.filter(stage_id=stage.pk)
+        open_cards = [card for card in cards if card.result == OpportunityResult.OPEN]
+        assert totals.count == len(cards), column
+        assert totals.total_amount == sum((card.amount or 0 for card in cards), Decimal(0))
+        assert totals.weighted_amount == sum(
+            ((card.amount or Decimal(0)) * card.probability / 100 for card in open_cards),
+            Decimal(0),
+        )
+        assert totals.rotting == sum(
+            stage.rotting_days is not None
+            and card.stage_entered_at + timedelta(days=stage.rotting_days) <= timezone.now()
+            for card in open_cards
+        )
 
 
 def _change(action, card, campaign, stage, amount, probability, manager):

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +23,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.fanout import scratch_database
 from models import Campaign, Customer, LossReason, Permission, Stage, User
 from models.database import apply_migrations
 from models.ranking import keys_after
@@ -34,7 +33,6 @@ from server.app import create_app
 from server.auth import JwtTokens
 from server.settings import Environment, Settings
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 STEPS = 10
 CARDS = 10_000
@@ -290,74 +288,65 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-async def main() -> None:
-    name = f"funnelgraph_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        await apply_migrations(url)
-        settings = Settings(
-            database_url=url,
-            redis_url=None,
-            secret_key=SECRET,
-            environment=Environment.DEVELOPMENT,
-            token_ttl_seconds=3600,
-            allowed_origins=(),
-            registration_check_seconds=3600,
-        )
-        app = create_app(settings)
-        token = ""
-        async with app.router.lifespan_context(app):
-            viewer, campaign = await build_history(url)
-            token = JwtTokens(settings.secret_key, settings.token_ttl_seconds).issue(viewer).token
-            payload = {"query": STATS, "variables": {"id": encode_id("Campaign", campaign.pk)}}
-            headers = {"Authorization": f"Bearer {token}"}
-            transport = httpx.ASGITransport(app=app)
-            connection = await asyncpg.connect(url)
-            try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://b") as http:
-
-                    async def graphql() -> bytes:
-                        response = await http.post("/graphql", json=payload, headers=headers)
-                        response.raise_for_status()
-                        return response.content
-
-                    async def baseline() -> bytes:
-                        return await baseline_stats(connection, campaign.pk)
-
-                    ours, theirs, body, base = await measure(graphql, baseline)
-            finally:
-                await connection.close()
-        same = _rounded(json.loads(body)) == _rounded(json.loads(base))
-        print(
-            f"stats: {CARDS:,} cards, {CARDS * PLACEMENTS:,} stage changes, {STEPS} steps; "
-            f"{ROUNDS} alternating rounds after {WARM_UP} warm-up"
-        )
-        for label, samples in (
-            ("GraphQL (ASGI, in-process)", ours),
-            ("hand SQL (asyncpg)", theirs),
-        ):
-            print(
-                f"{label:<28} p50 {statistics.median(samples) * 1000:8.1f} ms   "
-                f"max {max(samples) * 1000:8.1f} ms"
-            )
-        ratio = statistics.median(ours) / statistics.median(theirs)
-        print(f"ratio GraphQL p50 / hand SQL p50: {ratio:.2f}x")
-        print(f"same figures in both responses: {'yes' if same else 'NO'}")
-        if not same:
-            print(body.decode()[:2000])
-            print(base.decode()[:2000])
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL)
+async def run(url: str) -> None:
+    await apply_migrations(url)
+    settings = Settings(
+        database_url=url,
+        redis_url=None,
+        secret_key=SECRET,
+        environment=Environment.DEVELOPMENT,
+        token_ttl_seconds=3600,
+        allowed_origins=(),
+        registration_check_seconds=3600,
+    )
+    app = create_app(settings)
+    token = ""
+    async with app.router.lifespan_context(app):
+        viewer, campaign = await build_history(url)
+        token = JwtTokens(settings.secret_key, settings.token_ttl_seconds).issue(viewer).token
+        payload = {"query": STATS, "variables": {"id": encode_id("Campaign", campaign.pk)}}
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(app=app)
+        connection = await asyncpg.connect(url)
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            async with httpx.AsyncClient(transport=transport, base_url="http://b") as http:
+
+                async def graphql() -> bytes:
+                    response = await http.post("/graphql", json=payload, headers=headers)
+                    response.raise_for_status()
+                    return response.content
+
+                async def baseline() -> bytes:
+                    return await baseline_stats(connection, campaign.pk)
+
+                ours, theirs, body, base = await measure(graphql, baseline)
         finally:
-            await admin.close()
+            await connection.close()
+    same = _rounded(json.loads(body)) == _rounded(json.loads(base))
+    print(
+        f"stats: {CARDS:,} cards, {CARDS * PLACEMENTS:,} stage changes, {STEPS} steps; "
+        f"{ROUNDS} alternating rounds after {WARM_UP} warm-up"
+    )
+    for label, samples in (
+        ("GraphQL (ASGI, in-process)", ours),
+        ("hand SQL (asyncpg)", theirs),
+    ):
+        print(
+            f"{label:<28} p50 {statistics.median(samples) * 1000:8.1f} ms   "
+            f"max {max(samples) * 1000:8.1f} ms"
+        )
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"ratio GraphQL p50 / hand SQL p50: {ratio:.2f}x")
+    print(f"same figures in both responses: {'yes' if same else 'NO'}")
+    if not same:
+        print(body.decode()[:2000])
+        print(base.decode()[:2000])
+
+
+def main() -> None:
+    with scratch_database() as url:
+        asyncio.run(run(url))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

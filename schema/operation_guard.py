@@ -145,56 +145,17 @@ _REFUSED = parse("{ __typename }")
 _TOKENS_REFUSAL = "tokens. Parsing aborted"
 
 
-class OperationGuard(SchemaExtension):
-    def __init__(self, limits: QueryLimits, limit_rules: _LimitRules, verdicts: _Verdicts) -> None:
+class OperationChecks:
+    """The checks above, shared by every operation of a schema (its rules, and what it
+    found about the texts it has seen); each step is called by the operation's guard, or
+    by the direct POST path (server/direct_post.py), which runs them in the same order."""
+
+    def __init__(self, limits: QueryLimits, *, production: bool) -> None:
         self.limits = limits
-        self.limit_rules = limit_rules
-        self.verdicts = verdicts
-        self.refusal: GraphQLError | None = None
+        self.limit_rules = _LimitRules.build(limits, production=production)
+        self.verdicts = _Verdicts()
 
-    async def on_parse(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        # graphql-core's parser stops past this many tokens (and so does Strawberry's
-        # parse of a document with a syntax error, which it parses again to answer).
-        context.parse_options["max_tokens"] = self.limits.max_tokens
-        self.refusal = await self._rate_refusal()
-        if self.refusal is None and context.query:
-            try:
-                context.graphql_document = _cached_parse(context.query, **context.parse_options)
-            except GraphQLError as error:
-                if _TOKENS_REFUSAL in error.message:
-                    self.refusal = GraphQLError(
-                        f"the operation has more than {self.limits.max_tokens} tokens "
-                        "(MAX_QUERY_TOKENS)"
-                    )
-                # Any other syntax error: Strawberry parses again and answers it.
-        if self.refusal is not None:
-            context.graphql_document = _REFUSED
-        yield
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        assert document is not None
-        refusal = self.refusal or self._shape_refusal(document)
-        if refusal is not None:
-            context.pre_execution_errors = [refusal]
-        else:
-            rules = tuple(context.validation_rules)
-            schema = context.schema._schema
-            errors = (
-                self.verdicts.validation_errors(
-                    context.query, document, schema, rules, self.limit_rules
-                )
-                if context.query
-                else _validation_errors(schema, document, rules, self.limit_rules)
-            )
-            # A list of its own: errors are rewritten in place later.
-            context.pre_execution_errors = list(errors)
-        yield
-
-    async def _rate_refusal(self) -> GraphQLError | None:
-        operation_context = self.execution_context.context
+    async def rate_refusal(self, operation_context: object) -> GraphQLError | None:
         if isinstance(operation_context, Context) and operation_context.throttle:
             try:
                 await operation_context.throttle.operation(operation_context.rate_subject)
@@ -202,20 +163,57 @@ class OperationGuard(SchemaExtension):
                 return error
         return None
 
-    def _shape_refusal(self, document: DocumentNode) -> GraphQLError | None:
-        context = self.execution_context
-        known = self.verdicts.fits(context.query, context.variables) if context.query else False
+    def parse(self, query: str) -> DocumentNode | GraphQLError | None:
+        """The document; a refusal past MAX_QUERY_TOKENS; None for any other syntax
+        error (which Strawberry, parsing again, answers)."""
+        try:
+            return _cached_parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError as error:
+            if _TOKENS_REFUSAL in error.message:
+                return GraphQLError(
+                    f"the operation has more than {self.limits.max_tokens} tokens "
+                    "(MAX_QUERY_TOKENS)"
+                )
+            return None
+
+    def errors(
+        self,
+        schema: GraphQLSchema,
+        query: str | None,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        """The shape refusal, else validation's errors (a list of its own: errors are
+        rewritten in place later)."""
+        refusal = self._shape_refusal(schema, query, document, variables)
+        if refusal is not None:
+            return [refusal]
+        if query:
+            return list(
+                self.verdicts.validation_errors(query, document, schema, rules, self.limit_rules)
+            )
+        return list(_validation_errors(schema, document, rules, self.limit_rules))
+
+    def _shape_refusal(
+        self,
+        schema: GraphQLSchema,
+        query: str | None,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+    ) -> GraphQLError | None:
+        known = self.verdicts.fits(query, variables) if query else False
         if known is True:
             return None
-        refusal = self._measured_refusal(document)
+        refusal = self._measured_refusal(schema, document, variables)
         if refusal is None and known is not False:
             self.verdicts.remember_fit(known)
         return refusal
 
-    def _measured_refusal(self, document: DocumentNode) -> GraphQLError | None:
-        context = self.execution_context
-        schema = context.schema._schema
-        shape = measure(schema, document, context.variables)
+    def _measured_refusal(
+        self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None
+    ) -> GraphQLError | None:
+        shape = measure(schema, document, variables)
         if shape.fields > self.limits.max_fields:
             return GraphQLError(
                 f"the operation selects {shape.fields} fields once its fragments are "
@@ -227,7 +225,46 @@ class OperationGuard(SchemaExtension):
                 "allowed (MAX_QUERY_COST; a connection multiplies what it selects by "
                 "its page size)"
             )
-        return check_input_limits(schema, document, context.variables)
+        return check_input_limits(schema, document, variables)
+
+
+class OperationGuard(SchemaExtension):
+    def __init__(self, checks: OperationChecks) -> None:
+        self.checks = checks
+        self.refusal: GraphQLError | None = None
+
+    async def on_parse(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        # graphql-core's parser stops past this many tokens (and so does Strawberry's
+        # parse of a document with a syntax error, which it parses again to answer).
+        context.parse_options["max_tokens"] = self.checks.limits.max_tokens
+        self.refusal = await self.checks.rate_refusal(context.context)
+        if self.refusal is None and context.query:
+            parsed = self.checks.parse(context.query)
+            if isinstance(parsed, GraphQLError):
+                self.refusal = parsed
+            elif parsed is not None:
+                context.graphql_document = parsed
+        if self.refusal is not None:
+            context.graphql_document = _REFUSED
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None
+        context.pre_execution_errors = (
+            [self.refusal]
+            if self.refusal is not None
+            else self.checks.errors(
+                context.schema._schema,
+                context.query,
+                document,
+                context.variables,
+                tuple(context.validation_rules),
+            )
+        )
+        yield
 
 
 def _named(error: GraphQLError, settings: tuple[tuple[str, str], ...]) -> GraphQLError:
@@ -239,15 +276,8 @@ def _named(error: GraphQLError, settings: tuple[tuple[str, str], ...]) -> GraphQ
     return error
 
 
-def operation_guard(limits: QueryLimits, *, production: bool) -> Callable[[], OperationGuard]:
-    """A factory giving each operation its own guard, all sharing one set of rules."""
-    limit_rules = _LimitRules.build(limits, production=production)
-    verdicts = _Verdicts()
-    return lambda: OperationGuard(limits, limit_rules, verdicts)
-
-
-def guard_extensions(limits: QueryLimits, *, production: bool) -> list[Callable[[], Any]]:
+def guard_extensions(checks: OperationChecks) -> list[Callable[[], Any]]:
     """The extensions that bound an operation: the guard alone (it sets the parser's
     token limit itself, as Strawberry's MaxTokensLimiter would, one extension fewer
-    to run through every hook of every operation)."""
-    return [operation_guard(limits, production=production)]
+    to run through every hook of every operation), a fresh one per operation."""
+    return [lambda: OperationGuard(checks)]

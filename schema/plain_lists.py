@@ -71,7 +71,7 @@ def object_plan(
     """How to build the result of `object_type` with the sub-selection of `fields`, or
     None when some field it selects is not plain. `collect` is the executor's
     collect_subfields (memoized per selection, fragments and directives applied)."""
-    checkable, is_type_of = _type_check(object_type)
+    checkable, is_type_of = type_check(object_type)
     if not checkable:
         return None
     grouped, new_defer_usages, *_ = collect(object_type, fields)
@@ -79,7 +79,7 @@ def object_plan(
         return None
     steps: list[tuple[str, Step]] = []
     for response_key, details in grouped.items():
-        step = _field_step(object_type, details, collect)
+        step = field_step(object_type, details, collect)
         if step is None:
             return None
         steps.append((response_key, step))
@@ -105,7 +105,7 @@ def list_items(plan: Step, items: Iterable[Any], nullable_items: bool) -> list[A
     return completed
 
 
-def _field_step(
+def field_step(
     parent: GraphQLObjectType, details: FieldDetailsList, collect: Collect
 ) -> Step | None:
     node = details[0].node
@@ -193,7 +193,7 @@ def _iterable(value: Any) -> Iterable[Any]:
     raise NOT_PLAIN  # generators, async iterables, strings: graphql-core's checks apply
 
 
-def _type_check(object_type: GraphQLObjectType) -> tuple[bool, Callable[[Any, Any], Any] | None]:
+def type_check(object_type: GraphQLObjectType) -> tuple[bool, Callable[[Any, Any], Any] | None]:
     """Whether the type's is_type_of can run without a resolve info (Strawberry's own is
     an isinstance check; another might read the info), and that check."""
     is_type_of = object_type.is_type_of

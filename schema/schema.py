@@ -9,6 +9,7 @@ from strawberry.types import ExecutionContext
 
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.chat import ChatMutation
+from schema.compiled_query import Plans
 from schema.customer import CustomerMutation, CustomerQuery
 from schema.errors import answer_errors
 from schema.event_execution import EventExecutor, SoloExecutor
@@ -17,7 +18,7 @@ from schema.loss_reason import LossReasonMutation
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
-from schema.operation_guard import QueryLimits, guard_extensions
+from schema.operation_guard import OperationChecks, QueryLimits, guard_extensions
 from schema.opportunity import OpportunityQuery
 from schema.opportunity_mutations import OpportunityMutation
 from schema.subscription import Subscription
@@ -43,6 +44,8 @@ Mutation = merge_types(
 
 class Schema(strawberry.Schema):
     production = False
+    checks: OperationChecks | None = None  # the guard's; None: operations are not bounded
+    plans: Plans  # compiled queries (schema/compiled_query.py)
     frames: Frames  # the payloads of recent live events, per group (one per app)
 
     def process_errors(
@@ -60,15 +63,17 @@ def build_schema(
     production hides introspection and field suggestions. `grouped=False` executes
     each live event once per subscriber (the oracle grouped execution is tested on)."""
     # Factories: a fresh extension per operation; the guard's LRU caches are module-wide.
-    guard = guard_extensions(limits, production=production) if limits else []
+    checks = OperationChecks(limits, production=production) if limits else None
     schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[*guard, ContextPerOperation],
+        extensions=[*(guard_extensions(checks) if checks else []), ContextPerOperation],
         execution_context_class=EventExecutor if grouped else SoloExecutor,
     )
     schema.production = production
+    schema.checks = checks
+    schema.plans = Plans()
     schema.frames = Frames()
     return schema
 

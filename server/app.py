@@ -41,6 +41,7 @@ from server.auth import JwtTokens
 from server.background import log_retention, registration_watch, rotting_watch
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
+from server.direct_post import answer_directly, takes
 from server.health import database_answers
 from server.http_guard import HttpGuard
 from server.outage import answers_unavailable, mark_unavailable, or_unavailable, refuse
@@ -119,6 +120,12 @@ class GraphQLApp(GraphQL[Context, None]):
         websocket = scope["type"] == "websocket"
         self.open_websockets += websocket
         try:
+            if not websocket and takes(scope):
+                schema = cast(Schema, self.schema)
+                replayed = await answer_directly(schema, self.get_context, scope, receive, send)
+                if replayed is None:
+                    return
+                receive = replayed
             await super().__call__(scope, receive, send)
         except ServiceUnavailable as error:
             await refuse(error, scope, receive, send)

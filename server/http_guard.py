@@ -33,7 +33,7 @@ class HttpGuard:
         if body is None:
             await _refuse(send, 413, self._too_large())
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or None as soon as it grows past the limit."""
@@ -56,17 +56,18 @@ class HttpGuard:
         return f"the request body is over {self.max_body_bytes} bytes (MAX_BODY_BYTES)"
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` with `body`, already read, handed out again first."""
     sent = False
 
-    async def replay() -> Message:
+    async def again() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()  # later messages: the client disconnecting
 
-    return replay
+    return again
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

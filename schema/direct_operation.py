@@ -15,6 +15,7 @@ operation name that names nothing, a schema without limits) is left to
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeGuard, cast
 
 from graphql import (
@@ -38,43 +39,50 @@ _RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's 
 _IS_AWAITABLE = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
 
-def direct_document(schema: Schema, query: str, operation_name: str | None) -> DocumentNode | None:
-    """The parsed document when this path runs the operation, else None."""
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of a request, its text parsed."""
+
+    query: str
+    document: DocumentNode
+    variables: dict[str, Any] | None
+    name: str | None
+
+
+def direct_operation(
+    schema: Schema, query: str, variables: dict[str, Any] | None, name: str | None
+) -> Operation | None:
+    """The operation when this path runs it, else None."""
     checks = schema.checks
     document = checks.parse(query) if checks is not None else None
     if not isinstance(document, DocumentNode):
         return None
-    operation = get_operation_ast(document, operation_name)
+    operation = get_operation_ast(document, name)
     if operation is None or operation.operation is OperationType.SUBSCRIPTION:
         return None
-    return document
+    return Operation(query, document, variables, name)
 
 
-async def run_direct(
-    schema: Schema,
-    query: str,
-    document: DocumentNode,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    context: Context,
-) -> ExecutionResult:
+async def run_direct(schema: Schema, operation: Operation, context: Context) -> ExecutionResult:
     """The operation's result, its errors given their codes (and logged when unexpected)."""
     checks = schema.checks
-    assert checks is not None, "direct_document takes no operation without checks"
+    assert checks is not None, "direct_operation takes no operation without checks"
     with publishing_to(context.bus):
         try:
             refusal = await checks.rate_refusal(context)
             errors = (
                 [refusal]
                 if refusal is not None
-                else checks.errors(schema._schema, query, document, variables, _RULES)
+                else checks.errors(
+                    schema._schema, operation.query, operation.document, operation.variables, _RULES
+                )
             )
             if errors:
                 result = ExecutionResult(None, errors)
             else:
-                result = await _planned(
-                    schema, query, document, variables, operation_name, context
-                ) or await _executed(schema, document, variables, operation_name, context)
+                result = await _planned(schema, operation, context) or await by_graphql_core(
+                    schema, operation, context
+                )
         except Exception as error:  # as Strawberry does: an answer, not a crash
             result = ExecutionResult(None, [_coerced(error)])
     if result.errors:
@@ -83,36 +91,28 @@ async def run_direct(
 
 
 async def _planned(
-    schema: Schema,
-    query: str,
-    document: DocumentNode,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    context: Context,
+    schema: Schema, operation: Operation, context: Context
 ) -> ExecutionResult | None:
     """The result from the operation's compiled plan; None when graphql-core runs it."""
-    plan = schema.plans.plan(schema._schema, query, document, operation_name)
+    plan = schema.plans.plan(schema._schema, operation.query, operation.document, operation.name)
     if plan is None:
         return None
     try:
-        return ExecutionResult(await plan.data(context, variables), None)
+        return ExecutionResult(await plan.data(context, operation.variables), None)
     except Bail:
         return None
 
 
-async def _executed(
-    schema: Schema,
-    document: DocumentNode,
-    variables: dict[str, Any] | None,
-    operation_name: str | None,
-    context: Context,
+async def by_graphql_core(
+    schema: Schema, operation: Operation, context: Context
 ) -> ExecutionResult:
+    """The result of graphql-core's execution with the schema's executor."""
     executed = execute(
         schema._schema,
-        document,
+        operation.document,
         context_value=context,
-        variable_values=variables,
-        operation_name=operation_name,
+        variable_values=operation.variables,
+        operation_name=operation.name,
         executor_class=schema.execution_context_class,
         is_awaitable=_IS_AWAITABLE,
     )

@@ -15,8 +15,6 @@ with its body replayed, and gets the view's answer.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -25,7 +23,7 @@ from strawberry.http import process_result
 
 from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
-from schema.direct_operation import direct_document, run_direct
+from schema.direct_operation import Operation, direct_operation, run_direct
 from schema.schema import Schema
 from server.http_guard import replay
 from server.outage import answers_unavailable
@@ -34,13 +32,6 @@ ContextFactory = Callable[[Request, None], Awaitable[Context]]
 _STREAMS = (b"multipart/mixed", b"text/event-stream")
 _JSON = [(b"content-type", b"application/json")]
 _UNAVAILABLE = [(b"retry-after", str(ServiceUnavailable.retry_after_seconds).encode())]
-
-
-@dataclass(frozen=True, slots=True)
-class _Operation:
-    query: str
-    variables: dict[str, Any] | None
-    operation_name: str | None
 
 
 def takes(scope: Scope) -> bool:
@@ -59,16 +50,11 @@ async def answer_directly(
 ) -> Receive | None:
     """None once answered; else the receive to hand the view (the body replayed)."""
     body = await _body(receive)
-    operation = _operation(body)
-    document = (
-        direct_document(schema, operation.query, operation.operation_name) if operation else None
-    )
-    if operation is None or document is None:
+    operation = _operation(schema, body)
+    if operation is None:
         return replay(body, receive)
     context = await context_of(Request(scope, replay(body, receive)), None)
-    result = await run_direct(
-        schema, operation.query, document, operation.variables, operation.operation_name, context
-    )
+    result = await run_direct(schema, operation, context)
     answer = process_result(result)
     unavailable = answers_unavailable(answer)
     content = orjson.dumps(answer)
@@ -99,8 +85,9 @@ async def _body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _operation(body: bytes) -> _Operation | None:
-    """The body's operation when it is the common shape, else None (the view decides)."""
+def _operation(schema: Schema, body: bytes) -> Operation | None:
+    """The body's operation when it is the common shape and this path runs it, else None
+    (the view decides)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -118,4 +105,4 @@ def _operation(body: bytes) -> _Operation | None:
         or not isinstance(extensions, dict | None)
     ):
         return None
-    return _Operation(query, variables, name)
+    return direct_operation(schema, query, variables, name)

@@ -14,7 +14,7 @@ import orjson
 from models import OpportunityResult, Permission
 from resolvers.context import Context
 from schema.compiled_query import Bail
-from schema.direct_operation import _executed
+from schema.direct_operation import Operation, by_graphql_core
 from schema.operation_guard import QueryLimits
 from schema.schema import build_schema
 from server.auth import JwtTokens
@@ -201,8 +201,10 @@ async def test_a_plan_answers_what_graphql_core_answers_or_leaves_it_to_graphql_
         plan = schema.plans.plan(schema._schema, query, document, "Q")
         assert plan is not None, f"every document of this pool is planned: {query}"
         # when the plan and graphql-core each execute it, with contexts of their own
-        oracle = await _executed(
-            schema, document, variables, "Q", Context(viewer=viewer, tokens=tokens)
+        oracle = await by_graphql_core(
+            schema,
+            Operation(query, document, variables, "Q"),
+            Context(viewer=viewer, tokens=tokens),
         )
         try:
             data = await plan.data(Context(viewer=viewer, tokens=tokens), variables)

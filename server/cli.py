@@ -90,6 +90,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # Live frames are small JSON: compressing each for each socket cost more CPU than
         # their JSON encoding, and every socket a compression context of its own.
         ws_per_message_deflate=False,
+        # A socket that leaves a ping unanswered this long is closed, and its streams
+        # end. Pings cost every socket a timer and two frames: uvicorn's 20 s made most
+        # of an idle server's work with 10,000 sockets (browsers themselves never ping).
+        ws_ping_interval=settings.websocket_ping_seconds,
+        ws_ping_timeout=settings.websocket_ping_seconds,
         # Past this, requests and streams still running are cancelled (uvicorn's default
         # is to wait for them forever); the lifespan then closes the pools.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,

@@ -80,6 +80,7 @@ class Settings:
     rotting_check_seconds: int = 60
     event_retention_days: int = 30
     shutdown_timeout_seconds: int = 10
+    websocket_ping_seconds: int = 60
     limits: Limits = Limits()
 
     @property
@@ -106,6 +107,7 @@ class Settings:
             rotting_check_seconds=_positive_int(env, "ROTTING_CHECK_SECONDS", 60),
             event_retention_days=_positive_int(env, "EVENT_RETENTION_DAYS", 30),
             shutdown_timeout_seconds=_positive_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 10),
+            websocket_ping_seconds=_positive_int(env, "WEBSOCKET_PING_SECONDS", 60),
             limits=Limits.from_env(env),
             allowed_origins=tuple(
                 origin.strip()

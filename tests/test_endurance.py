@@ -1,6 +1,6 @@
 """Endurance on real uvicorn: nothing kept per websocket once it closes, however it
-closes, no traceback when a client leaves mid-send, and SIGTERM ends a busy server
-within its shutdown timeout."""
+closes, no traceback when a client leaves mid-send, a socket whose client went silent
+is closed, and SIGTERM ends a busy server within its shutdown timeout."""
 
 from __future__ import annotations
 
@@ -162,6 +162,44 @@ async def test_closed_websockets_leave_nothing_behind_however_they_close(
     assert "Traceback" not in text, text[text.index("Traceback") - 300 :][:3000]
 
 
+async def test_a_socket_whose_client_stops_answering_pings_is_closed_with_its_stream(
+    app, database_url, redis_url, tmp_path
+):
+    # given a server that pings every second, and two clients on a campaign's live board
+    manager = await make_user(*SALES)
+    campaign_id = gid("Campaign", await make_campaign(manager))
+    env = {**server_env(database_url, redis_url), "WEBSOCKET_PING_SECONDS": "1"}
+    with server_process(tmp_path, **env) as (base, _server):
+        url = base.replace("http://", "ws://") + "/graphql"
+        answering = await _subscribed(url, token_for(manager), campaign_id, after=None)
+        silent = await _subscribed(url, token_for(manager), campaign_id, after=None)
+        assert (await _live(base))["streams"] == 2
+        # when one of them stops reading (a laptop asleep, a network gone)
+        silent.transport.pause_reading()
+        live = await _once_at_most(base, websockets=1, seconds=15)
+        # then the server closes that socket and ends its stream, and keeps the other
+        assert live["websockets"] == 1
+        assert live["streams"] == 1
+        await answering.ping()
+    await answering.close()
+    silent.transport.abort()
+
+
+async def _live(base: str) -> dict[str, int]:
+    async with httpx.AsyncClient() as http:
+        return dict((await http.get(f"{base}/healthz")).json()["live"])
+
+
+async def _once_at_most(base: str, websockets: int, seconds: float) -> dict[str, int]:
+    """The server's live counts once it holds at most `websockets` (or after `seconds`)."""
+    for _ in range(int(seconds / 0.2)):
+        live = await _live(base)
+        if live["websockets"] <= websockets:
+            return live
+        await asyncio.sleep(0.2)
+    return await _live(base)
+
+
 async def test_sigterm_ends_a_busy_server_within_its_shutdown_timeout(
     app, database_url, redis_url, tmp_path
 ):
@@ -187,12 +225,15 @@ async def test_sigterm_ends_a_busy_server_within_its_shutdown_timeout(
     assert "Traceback" not in text
 
 
-async def _subscribed(url: str, token: str, campaign_id: str):
+async def _subscribed(url: str, token: str, campaign_id: str, after: str | None = ""):
+    """A socket subscribed to the campaign's events from `after` (default: its first
+    cursor, a replay of the whole log; None: live events only)."""
     socket = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
     init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
     await socket.send(json.dumps(init))
     await asyncio.wait_for(socket.recv(), 10)
-    variables = {"campaignId": campaign_id, "after": _first_cursor(campaign_id)}
+    cursor = _first_cursor(campaign_id) if after == "" else after
+    variables = {"campaignId": campaign_id, "after": cursor}
     payload = {"query": REPLAY, "variables": variables}
     await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
     return socket

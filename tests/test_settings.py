@@ -126,3 +126,16 @@ def test_shutdown_timeout_is_read_and_its_default_documented(tmp_path: Path, rep
         Settings.from_env({**database, "SHUTDOWN_TIMEOUT_SECONDS": "3"}).shutdown_timeout_seconds
         == 3
     )
+
+
+def test_websocket_ping_interval_is_read_and_its_default_documented(
+    tmp_path: Path, repo_root: Path
+):
+    database = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}
+    default = Settings.from_env(database).websocket_ping_seconds
+    readme = (repo_root / "README.md").read_text()
+    assert f"| `WEBSOCKET_PING_SECONDS` | `{default}` |" in readme
+    environ = {**database, "WEBSOCKET_PING_SECONDS": "5"}
+    assert Settings.from_env(environ).websocket_ping_seconds == 5
+    with pytest.raises(SettingsError, match="WEBSOCKET_PING_SECONDS"):
+        Settings.from_env({**database, "WEBSOCKET_PING_SECONDS": "0"})

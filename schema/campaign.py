@@ -24,6 +24,7 @@ from resolvers.pagination import PageArgs
 from resolvers.stage_totals import ColumnTotals
 from resolvers.validation import utc_moment
 from schema.campaign_stats import CampaignStats
+from schema.cards import card_nodes
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
@@ -61,8 +62,6 @@ class Stage(Node):
     async def opportunities(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import card_nodes
-
         if not _sees_cards(info):
             return Connection.empty()
         page = await info.context.loaders.column_by_stage.load((self.pk, PageArgs(first, after)))
@@ -214,8 +213,6 @@ class Campaign(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import card_nodes
-
         if not _sees_cards(info):
             return Connection.empty()
         campaign = await info.context.loaders.campaign_by_id.load(self.pk)

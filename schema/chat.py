@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.lazy_type import LazyType
 
 from models import ChatMessage as ChatMessageModel
 from resolvers import chat
@@ -20,7 +21,10 @@ from schema.user import User, load_user
 if TYPE_CHECKING:
     from schema.campaign import Campaign
 
+# schema/campaign.py imports this module: Campaign is annotated lazily, and built from
+# the type Strawberry's lazy reference finds.
 LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
+_CAMPAIGN = LazyType[Any, Any]("Campaign", "schema.campaign")
 
 
 @strawberry.type
@@ -33,11 +37,9 @@ class ChatMessage(Node):
 
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
-        from schema.campaign import Campaign
-
         campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)
         assert campaign is not None, "messages are deleted with their campaign"
-        return Campaign.from_model(campaign)
+        return cast("Campaign", _CAMPAIGN.resolve_type().from_model(campaign))
 
     @strawberry.field
     async def author(self, info: Info[Context, None]) -> User:

@@ -13,7 +13,9 @@ from resolvers.context import Context
 from resolvers.errors import not_found
 from resolvers.ids import decode_id, encode_id
 from resolvers.pagination import PageArgs
+from schema.cards import card_nodes
 from schema.guards import CanSeeContactDetails, IsAuthenticated
+from schema.opportunity import Communication
 from schema.relay import Connection, Node
 from schema.user import User, load_user
 
@@ -54,8 +56,6 @@ class Customer(Node):
     async def opportunities(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazyOpportunity]:
-        from schema.opportunity import card_nodes
-
         page = await opportunity_reads.opportunities_of_customer(
             info.context.require_viewer(), self.pk, PageArgs(first, after)
         )
@@ -68,8 +68,6 @@ class Customer(Node):
     async def communications(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[LazyCommunication]:
-        from schema.opportunity import Communication
-
         page = await opportunity_reads.communications_of_customer(
             info.context.require_viewer(), self.pk, PageArgs(first, after)
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,15 +20,10 @@ from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
 from resolvers.stage_totals import ColumnTotals
+from schema.campaign import Campaign, Stage
 from schema.chat import ChatMessage
 from schema.opportunity import Opportunity, Order, related_card
 from schema.user import User, load_user
-
-if TYPE_CHECKING:
-    from schema.campaign import Campaign, Stage
-
-LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
-LazyStage = Annotated["Stage", strawberry.lazy("schema.campaign")]
 
 
 def _gid(type_name: str, pk: Any) -> strawberry.ID:
@@ -36,8 +31,6 @@ def _gid(type_name: str, pk: Any) -> strawberry.ID:
 
 
 async def _stage(info: Info[Context, None], pk: int | None) -> Stage | None:
-    from schema.campaign import Stage
-
     stage = None if pk is None else await info.context.loaders.stage_by_id.load(pk)
     return None if stage is None else Stage.from_model(stage)
 
@@ -75,11 +68,11 @@ class OpportunityUpdated(_CardPayload):
 @strawberry.type
 class OpportunityMoved(_CardPayload):
     @strawberry.field
-    async def from_stage(self, info: Info[Context, None]) -> LazyStage | None:
+    async def from_stage(self, info: Info[Context, None]) -> Stage | None:
         return await _stage(info, self.data.get("from_stage_id"))
 
     @strawberry.field
-    async def to_stage(self, info: Info[Context, None]) -> LazyStage | None:
+    async def to_stage(self, info: Info[Context, None]) -> Stage | None:
         return await _stage(info, self.data.get("to_stage_id"))
 
     @strawberry.field(description="The card it now follows in its column; null when first.")
@@ -144,7 +137,7 @@ class ChatMessagePosted:
 
 @strawberry.type
 class CampaignUpdated:
-    campaign: LazyCampaign
+    campaign: Campaign
     changed_fields: list[str] = strawberry.field(
         description='GraphQL field names that changed, e.g. ["participants", "stages"].'
     )
@@ -252,8 +245,6 @@ class CampaignEvent:
 
 
 async def payload_of(info: Info[Context, None], event: CampaignEventModel) -> Any:
-    from schema.campaign import Campaign
-
     data = dict(event.data)
     if event.kind in CARD_PAYLOADS:
         return CARD_PAYLOADS[event.kind](data=data)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,20 +11,16 @@ import schema.enums  # noqa: F401  (publishes NotificationKind)
 from models import Notification as NotificationModel
 from models import NotificationKind
 from resolvers import notifications
+from resolvers.access import can_see_campaign
 from resolvers.context import Context
 from resolvers.event_cursors import notification_cursor
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
+from schema.campaign import Campaign
 from schema.guards import IsAuthenticated
+from schema.opportunity import Opportunity, related_card
 from schema.relay import Connection, Node
 from schema.user import User, load_user
-
-if TYPE_CHECKING:
-    from schema.campaign import Campaign
-    from schema.opportunity import Opportunity
-
-LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
-LazyOpportunity = Annotated["Opportunity", strawberry.lazy("schema.opportunity")]
 
 
 @strawberry.type
@@ -41,16 +36,11 @@ class Notification(Node):
         return self.row.kind
 
     @strawberry.field
-    async def opportunity(self, info: Info[Context, None]) -> LazyOpportunity | None:
-        from schema.opportunity import related_card
-
+    async def opportunity(self, info: Info[Context, None]) -> Opportunity | None:
         return await related_card(info, self.row.opportunity_id)
 
     @strawberry.field
-    async def campaign(self, info: Info[Context, None]) -> LazyCampaign | None:
-        from resolvers.access import can_see_campaign
-        from schema.campaign import Campaign
-
+    async def campaign(self, info: Info[Context, None]) -> Campaign | None:
         if self.row.campaign_id is None:
             return None
         campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.lazy_type import LazyType
 
 import schema.enums  # noqa: F401  (publishes the enums used below)
 from models import Communication as CommunicationModel
 from models import CommunicationKind, OpportunityResult, OpportunitySource
+from models import Customer as CustomerModel
 from models import Opportunity as OpportunityModel
 from models import Order as OrderModel
 from models import StageChange as StageChangeModel
@@ -23,7 +24,6 @@ from resolvers.access import can_see_cards, visible_card
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
-from schema.customer import Customer, load_customer
 from schema.guards import IsAuthenticated
 from schema.loss_reason import LossReason
 from schema.plain_lists import NOT_PLAIN, answers_from_source
@@ -32,65 +32,46 @@ from schema.user import User, load_user
 
 if TYPE_CHECKING:
     from schema.campaign import Campaign, Stage
+    from schema.customer import Customer
 
+# The types whose fields hold cards (their modules import this one, and this one none
+# of them): annotated lazily, and built from the type Strawberry's lazy reference finds.
 LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
 LazyStage = Annotated["Stage", strawberry.lazy("schema.campaign")]
+LazyCustomer = Annotated["Customer", strawberry.lazy("schema.customer")]
+_STAGE = LazyType[Any, Any]("Stage", "schema.campaign")
+_CAMPAIGN = LazyType[Any, Any]("Campaign", "schema.campaign")
+_CUSTOMER = LazyType[Any, Any]("Customer", "schema.customer")
 
 
 async def _stage(info: Info[Context, None], pk: int) -> Stage:
-    from schema.campaign import Stage
-
     stage = await info.context.loaders.stage_by_id.load(pk)
     assert stage is not None, "a card's stage cannot be deleted while it holds the card"
-    return Stage.from_model(stage)
+    return cast("Stage", _STAGE.resolve_type().from_model(stage))
 
 
 async def _campaign(info: Info[Context, None], pk: int) -> Campaign:
-    from schema.campaign import Campaign
-
     campaign = await info.context.loaders.campaign_by_id.load(pk)
     assert campaign is not None, "a card is deleted with its campaign"
-    return Campaign.from_model(campaign)
+    return cast("Campaign", _CAMPAIGN.resolve_type().from_model(campaign))
+
+
+def customer_of(row: CustomerModel) -> Customer:
+    return cast("Customer", _CUSTOMER.resolve_type().from_model(row))
+
+
+async def _customer(info: Info[Context, None], pk: int) -> Customer:
+    customer = await info.context.loaders.customer_by_id.load(pk)
+    assert customer is not None, "a card is deleted with its customer"
+    return customer_of(customer)
 
 
 @dataclass(frozen=True, slots=True)
 class Preloaded:
-    """A card's owner and customer, fetched for a whole page at once."""
+    """A card's owner and customer, fetched for a whole page at once (schema/cards.py)."""
 
     owner: User | None
     customer: Customer
-
-
-async def _customer(info: Info[Context, None], pk: int) -> Customer:
-    customer = await load_customer(info, pk)
-    assert customer is not None, "a card is deleted with its customer"
-    return customer
-
-
-async def card_nodes(
-    info: Info[Context, None], cards: list[OpportunityModel]
-) -> Callable[[OpportunityModel], Opportunity]:
-    """Builds the page's cards with owners and customers loaded in one batch each.
-
-    Resolving them per card would schedule two tasks per card; a board of
-    2,000 cards spends most of its time there.
-    """
-    loaders = info.context.loaders
-    # Each key once: a board's 2,000 cards have a few dozen owners.
-    owners = await loaders.user_by_id.load_many(
-        list({card.owner_id for card in cards if card.owner_id is not None})
-    )
-    customers = await loaders.customers(list({card.customer_id: None for card in cards}))
-    users_by_pk = {user.pk: User.from_model(user) for user in owners if user is not None}
-    customers_by_pk = {row.pk: Customer.from_model(row) for row in customers if row is not None}
-
-    def build(card: OpportunityModel) -> Opportunity:
-        owner = None if card.owner_id is None else users_by_pk.get(card.owner_id)
-        return Opportunity.from_model(
-            card, Preloaded(owner=owner, customer=customers_by_pk[card.customer_id])
-        )
-
-    return build
 
 
 @strawberry.type
@@ -149,7 +130,7 @@ class Opportunity(Node):
 
     @strawberry.field
     @answers_from_source(lambda card: card.preloaded_or_not_plain().customer)
-    def customer(self, info: Info[Context, None]) -> Customer:
+    def customer(self, info: Info[Context, None]) -> LazyCustomer:
         if self.preloaded is not None:
             return self.preloaded.customer
         return _customer(info, self.row.customer_id)  # type: ignore[return-value]
@@ -307,7 +288,7 @@ class Communication(Node):
         return await load_user(info, self.row.author_id)
 
     @strawberry.field
-    async def customer(self, info: Info[Context, None]) -> Customer:
+    async def customer(self, info: Info[Context, None]) -> LazyCustomer:
         return await _customer(info, self.row.customer_id)
 
     @strawberry.field
@@ -336,7 +317,7 @@ class Order(Node):
         return await _owning_card(info, self.row.opportunity_id)
 
     @strawberry.field
-    async def customer(self, info: Info[Context, None]) -> Customer:
+    async def customer(self, info: Info[Context, None]) -> LazyCustomer:
         return await _customer(info, self.row.customer_id)
 
     @strawberry.field

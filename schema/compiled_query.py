@@ -24,6 +24,7 @@ type comes from the value), or introspection: those go to graphql-core at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -197,7 +198,12 @@ def _fields(fields: list[tuple[str, _Field]], source: Any, run: _Run, path: Path
     result: dict[str, Any] = {}
     waiting: list[str] = []
     for key, field in fields:
-        value = field.run(source, run, path)
+        try:
+            value = field.run(source, run, path)
+        except Bail:
+            if waiting:
+                return _settled_then_bail([result[key] for key in waiting])
+            raise
         if optimized_is_awaitable(value):
             waiting.append(key)
         result[key] = value
@@ -214,6 +220,14 @@ async def _settled(result: dict[str, Any], keys: list[str]) -> dict[str, Any]:
     for key, value in zip(keys, values, strict=True):
         result[key] = value
     return result
+
+
+async def _settled_then_bail(pending: list[Any]) -> Any:
+    """Bail, once the work already started beside the field that failed has settled
+    (none left unawaited, nor running beside graphql-core's execution)."""
+    with contextlib.suppress(Bail):
+        await _all(pending)
+    raise Bail
 
 
 async def _all(awaitables: list[Any]) -> list[Any]:
@@ -273,9 +287,16 @@ def _completion(output: GraphQLOutputType, details: FieldDetailsList, plan: _Pla
                 raise Bail
             if not isinstance(value, list | tuple):
                 raise Bail  # generators, async iterables, strings: graphql-core's checks
-            items = [item(entry, run, Path(path, index, None)) for index, entry in enumerate(value)]
-            waiting = [entry for entry in items if optimized_is_awaitable(entry)]
-            if not waiting:
+            items = []
+            for index, entry in enumerate(value):
+                try:
+                    items.append(item(entry, run, Path(path, index, None)))
+                except Bail:
+                    pending = [done for done in items if optimized_is_awaitable(done)]
+                    if pending:
+                        return _settled_then_bail(pending)
+                    raise
+            if not any(optimized_is_awaitable(entry) for entry in items):
                 return items
             return _list_settled(items)
 

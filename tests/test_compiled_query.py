@@ -5,15 +5,19 @@ by viewers who see all, some or none of what they ask for."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
+import pytest
+import strawberry
+from graphql import parse
 
 from models import OpportunityResult, Permission
 from resolvers.context import Context
-from schema.compiled_query import Bail
+from schema.compiled_query import Bail, Plans
 from schema.direct_operation import Operation, by_graphql_core
 from schema.operation_guard import QueryLimits
 from schema.schema import build_schema
@@ -219,3 +223,49 @@ async def test_a_plan_answers_what_graphql_core_answers_or_leaves_it_to_graphql_
     # and plans answered most documents, and gave up on every one that has an error
     assert answered > QUERIES / 2
     assert errors_left > 10
+
+
+finished: list[str] = []
+
+
+@strawberry.type
+class Thing:
+    name: str
+
+    @strawberry.field
+    async def slow(self) -> int:
+        await asyncio.sleep(0.01)
+        finished.append(self.name)
+        return 1
+
+    @strawberry.field
+    def broken(self) -> int:
+        raise ValueError("a resolver that fails at once")
+
+
+@strawberry.type
+class Things:
+    @strawberry.field
+    def thing(self) -> Thing:
+        return Thing(name="one")
+
+    @strawberry.field
+    def things(self) -> list[Thing]:
+        return [Thing(name="first"), None]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("query", "started"),
+    [("{ thing { slow broken } }", ["one"]), ("{ things { slow } }", ["first"])],
+)
+async def test_a_plan_that_gives_up_first_lets_the_work_it_started_finish(query, started):
+    # given a plan whose fields start async work before a sibling fails at once
+    schema = strawberry.Schema(query=Things)
+    plan = Plans().plan(schema._schema, query, parse(query), None)
+    assert plan is not None
+    finished.clear()
+    # when it runs, then it gives up (graphql-core is to execute the query) ...
+    with pytest.raises(Bail):
+        await plan.data(cast(Context, None), None)
+    # ... once the work already started has finished: nothing is left running
+    assert finished == started

@@ -62,7 +62,7 @@ def build_schema(
     """The schema; `limits` bound every operation (the server always passes them), and
     production hides introspection and field suggestions. `grouped=False` executes
     each live event once per subscriber (the oracle grouped execution is tested on)."""
-    # Factories: a fresh extension per operation; the guard's LRU caches are module-wide.
+    # A fresh guard extension per operation; its checks (rules and caches) are the schema's.
     checks = OperationChecks(limits, production=production) if limits else None
     schema = Schema(
         query=Query,

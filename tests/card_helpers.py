@@ -1,9 +1,12 @@
-"""Small helpers for the opportunity tests: rotations, closed cards and notifications."""
+"""Small helpers for the opportunity tests: rotations, closed cards, notifications, and a
+campaign of varied cards."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from models import (
     Campaign,
@@ -15,6 +18,7 @@ from models import (
     Permission,
     User,
 )
+from tests.factories import make_customer, make_opportunity
 
 # What a salesperson usually holds: see, add and change opportunities.
 SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
@@ -52,3 +56,27 @@ async def make_notification(
         campaign_id=card.campaign_id,
         read_at=datetime.now(UTC) if read else None,
     )
+
+
+async def varied_cards(
+    campaign: Campaign, owner: User, manager: User, count: int, seed: int, close_every: int
+) -> list[Opportunity]:
+    """`count` cards spread over the campaign's steps: unowned, the owner's or the
+    manager's, some customers owned by the owner, some without amount, every
+    `close_every`-th closed (won or lost)."""
+    stages = list(await campaign.stages.all().order_by("position"))
+    chooser = random.Random(seed)
+    cards = []
+    for number in range(count):
+        card = await make_opportunity(
+            campaign,
+            await make_customer(owner if number % 3 == 0 else None),
+            stage=stages[number % len(stages)],
+            owner=[None, owner, manager][number % 3],
+            amount=None if number % 4 == 0 else Decimal(chooser.randrange(0, 10**6)) / 100,
+            probability=chooser.randrange(0, 101),
+        )
+        if number % close_every == 0:
+            await close(card, OpportunityResult.WON if number % 2 else OpportunityResult.LOST)
+        cards.append(card)
+    return cards

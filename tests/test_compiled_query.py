@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from decimal import Decimal
 from typing import Any, cast
 
 import orjson
@@ -15,14 +14,14 @@ import pytest
 import strawberry
 from graphql import parse
 
-from models import OpportunityResult, Permission
+from models import Permission
 from resolvers.context import Context
 from schema.compiled_query import Bail, Plans
 from schema.direct_operation import Operation, by_graphql_core
 from schema.operation_guard import QueryLimits
 from schema.schema import build_schema
 from server.auth import JwtTokens
-from tests.card_helpers import close
+from tests.card_helpers import varied_cards
 from tests.conftest import TEST_SECRET
 from tests.factories import gid, make_campaign, make_customer, make_opportunity, make_user
 
@@ -155,21 +154,7 @@ async def a_sales_floor() -> tuple[list[Any], list[dict[str, str]]]:
     outsider = await make_user(Permission.OPPORTUNITY_ACCESS, name="Outsider")
     campaign = await make_campaign(manager, participants=[owner, watcher])
     other = await make_campaign(outsider)
-    stages = list(await campaign.stages.all().order_by("position"))
-    chooser = random.Random(11)
-    cards = []
-    for number in range(12):
-        card = await make_opportunity(
-            campaign,
-            await make_customer(owner if number % 3 == 0 else None),
-            stage=stages[number % len(stages)],
-            owner=[None, owner, manager][number % 3],
-            amount=None if number % 4 == 0 else Decimal(chooser.randrange(0, 10**6)) / 100,
-            probability=chooser.randrange(0, 101),
-        )
-        if number % 5 == 0:
-            await close(card, OpportunityResult.WON if number % 2 else OpportunityResult.LOST)
-        cards.append(card)
+    cards = await varied_cards(campaign, owner, manager, count=12, seed=11, close_every=5)
     hidden = await make_opportunity(other, await make_customer(outsider), owner=outsider)
     ids = [
         {

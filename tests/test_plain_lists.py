@@ -4,13 +4,12 @@ own completion answers, for random selections of the board, by several viewers."
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList
 
-from models import Campaign, OpportunityResult, Permission, User
+from models import Campaign, Permission, User
 from resolvers.context import Context
 from schema.event_execution import EventExecutor
 from schema.live_groups import Frames
@@ -18,9 +17,9 @@ from schema.operation_context import ContextPerOperation
 from schema.plain_lists import Step
 from schema.schema import Mutation, Query, Schema, Subscription
 from server.auth import JwtTokens
-from tests.card_helpers import close
+from tests.card_helpers import varied_cards
 from tests.conftest import TEST_SECRET
-from tests.factories import gid, make_campaign, make_customer, make_opportunity, make_user
+from tests.factories import gid, make_campaign, make_user
 
 CARD = [
     "id",
@@ -121,19 +120,7 @@ async def a_board() -> tuple[Campaign, list[User]]:
         Permission.OPPORTUNITY_ACCESS, Permission.VIEW_ALL, Permission.USER_ADMIN, name="Admin"
     )
     campaign = await make_campaign(manager, participants=[owner])
-    stages = list(await campaign.stages.all().order_by("position"))
-    chooser = random.Random(3)
-    for number in range(40):
-        card = await make_opportunity(
-            campaign,
-            await make_customer(owner if number % 3 == 0 else None),
-            stage=stages[number % len(stages)],
-            owner=[None, owner, manager][number % 3],
-            amount=None if number % 4 == 0 else Decimal(chooser.randrange(0, 10**6)) / 100,
-            probability=chooser.randrange(0, 101),
-        )
-        if number % 7 == 0:
-            await close(card, OpportunityResult.WON if number % 2 else OpportunityResult.LOST)
+    await varied_cards(campaign, owner, manager, count=40, seed=3, close_every=7)
     return campaign, [manager, owner, admin]
 
 

@@ -12,10 +12,8 @@ import asyncio
 import json
 import logging
 import math
-import os
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.fanout import scratch_database
 from models import Campaign, CampaignMember, Customer, Opportunity, Permission, Stage, User
 from models.database import apply_migrations
 from models.ranking import keys_after
@@ -34,7 +33,6 @@ from server.app import create_app
 from server.auth import JwtTokens
 from server.settings import Environment, Settings
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 STEPS = 10
 CARDS_PER_STEP = 500
@@ -280,38 +278,31 @@ def report(graphql: Timing, baseline: Timing) -> None:
     print(f"same data in both responses: {'yes' if same else 'NO'}")
 
 
-async def main() -> None:
-    name = f"funnelgraph_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        await apply_migrations(url)
-        settings = Settings(
-            database_url=url,
-            redis_url=None,
-            secret_key=SECRET,
-            environment=Environment.DEVELOPMENT,
-            token_ttl_seconds=3600,
-            allowed_origins=(),
-            registration_check_seconds=3600,
-        )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            viewer, campaign = await build_board()
-        graphql = await measure_graphql(settings, viewer, campaign)
-        baseline = await measure_baseline(url, viewer.pk, campaign.pk)
-        report(graphql, baseline)
-    finally:
-        admin = await asyncpg.connect(ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+def in_process_settings(url: str) -> Settings:
+    """The app's settings for a bench that runs it in this process: development mode on
+    the scratch database, no Redis, no registration check while it measures."""
+    return Settings(
+        database_url=url,
+        redis_url=None,
+        secret_key=SECRET,
+        environment=Environment.DEVELOPMENT,
+        token_ttl_seconds=3600,
+        allowed_origins=(),
+        registration_check_seconds=3600,
+    )
+
+
+async def run(url: str) -> None:
+    await apply_migrations(url)
+    settings = in_process_settings(url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        viewer, campaign = await build_board()
+    graphql = await measure_graphql(settings, viewer, campaign)
+    baseline = await measure_baseline(url, viewer.pk, campaign.pk)
+    report(graphql, baseline)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with scratch_database() as scratch_url:
+        asyncio.run(run(scratch_url))

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.board import in_process_settings
 from bench.fanout import scratch_database
 from models import Campaign, Customer, LossReason, Permission, Stage, User
 from models.database import apply_migrations
@@ -31,9 +32,7 @@ from resolvers import money
 from resolvers.ids import encode_id
 from server.app import create_app
 from server.auth import JwtTokens
-from server.settings import Environment, Settings
 
-SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
 STEPS = 10
 CARDS = 10_000
 PLACEMENTS = 5  # stage changes per card: 50,000 in all
@@ -290,15 +289,7 @@ def _rounded(value: Any) -> Any:
 
 async def run(url: str) -> None:
     await apply_migrations(url)
-    settings = Settings(
-        database_url=url,
-        redis_url=None,
-        secret_key=SECRET,
-        environment=Environment.DEVELOPMENT,
-        token_ttl_seconds=3600,
-        allowed_origins=(),
-        registration_check_seconds=3600,
-    )
+    settings = in_process_settings(url)
     app = create_app(settings)
     token = ""
     async with app.router.lifespan_context(app):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.types import Info
-from strawberry.types.lazy_type import LazyType
 
 from models import ChatMessage as ChatMessageModel
 from resolvers import chat
@@ -15,16 +14,16 @@ from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
 from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input
+from schema.lazy_types import lazy_type
 from schema.relay import Node, PageInfo
 from schema.user import User, load_user
 
 if TYPE_CHECKING:
     from schema.campaign import Campaign
 
-# schema/campaign.py imports this module: Campaign is annotated lazily, and built from
-# the type Strawberry's lazy reference finds.
+# schema/campaign.py imports this module: Campaign is annotated lazily, built through
+# schema/lazy_types.py.
 LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
-_CAMPAIGN = LazyType[Any, Any]("Campaign", "schema.campaign")
 
 
 @strawberry.type
@@ -39,7 +38,7 @@ class ChatMessage(Node):
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
         campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)
         assert campaign is not None, "messages are deleted with their campaign"
-        return cast("Campaign", _CAMPAIGN.resolve_type().from_model(campaign))
+        return cast("Campaign", lazy_type("schema.campaign", "Campaign").from_model(campaign))
 
     @strawberry.field
     async def author(self, info: Info[Context, None]) -> User:

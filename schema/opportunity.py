@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.types import Info
-from strawberry.types.lazy_type import LazyType
 
 import schema.enums  # noqa: F401  (publishes the enums used below)
 from models import Communication as CommunicationModel
@@ -25,6 +24,7 @@ from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.guards import IsAuthenticated
+from schema.lazy_types import lazy_type
 from schema.loss_reason import LossReason
 from schema.plain_lists import NOT_PLAIN, answers_from_source
 from schema.relay import Connection, Node
@@ -35,29 +35,26 @@ if TYPE_CHECKING:
     from schema.customer import Customer
 
 # The types whose fields hold cards (their modules import this one, and this one none
-# of them): annotated lazily, and built from the type Strawberry's lazy reference finds.
+# of them): annotated lazily, built through schema/lazy_types.py.
 LazyCampaign = Annotated["Campaign", strawberry.lazy("schema.campaign")]
 LazyStage = Annotated["Stage", strawberry.lazy("schema.campaign")]
 LazyCustomer = Annotated["Customer", strawberry.lazy("schema.customer")]
-_STAGE = LazyType[Any, Any]("Stage", "schema.campaign")
-_CAMPAIGN = LazyType[Any, Any]("Campaign", "schema.campaign")
-_CUSTOMER = LazyType[Any, Any]("Customer", "schema.customer")
 
 
 async def _stage(info: Info[Context, None], pk: int) -> Stage:
     stage = await info.context.loaders.stage_by_id.load(pk)
     assert stage is not None, "a card's stage cannot be deleted while it holds the card"
-    return cast("Stage", _STAGE.resolve_type().from_model(stage))
+    return cast("Stage", lazy_type("schema.campaign", "Stage").from_model(stage))
 
 
 async def _campaign(info: Info[Context, None], pk: int) -> Campaign:
     campaign = await info.context.loaders.campaign_by_id.load(pk)
     assert campaign is not None, "a card is deleted with its campaign"
-    return cast("Campaign", _CAMPAIGN.resolve_type().from_model(campaign))
+    return cast("Campaign", lazy_type("schema.campaign", "Campaign").from_model(campaign))
 
 
 def customer_of(row: CustomerModel) -> Customer:
-    return cast("Customer", _CUSTOMER.resolve_type().from_model(row))
+    return cast("Customer", lazy_type("schema.customer", "Customer").from_model(row))
 
 
 async def _customer(info: Info[Context, None], pk: int) -> Customer:

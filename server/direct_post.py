@@ -25,7 +25,7 @@ from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
 from schema.direct_operation import Operation, direct_operation, run_direct
 from schema.schema import Schema
-from server.http_guard import replay
+from server.http_guard import read_body, replay
 from server.outage import answers_unavailable
 
 ContextFactory = Callable[[Request, None], Awaitable[Context]]
@@ -49,7 +49,8 @@ async def answer_directly(
     schema: Schema, context_of: ContextFactory, scope: Scope, receive: Receive, send: Send
 ) -> Receive | None:
     """None once answered; else the receive to hand the view (the body replayed)."""
-    body = await _body(receive)
+    body = await read_body(receive)  # the guard has bounded its size
+    assert body is not None
     operation = _operation(schema, body)
     if operation is None:
         return replay(body, receive)
@@ -71,18 +72,6 @@ async def answer_directly(
     )
     await send({"type": "http.response.body", "body": content})
     return None
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _operation(schema: Schema, body: bytes) -> Operation | None:

@@ -4,6 +4,7 @@ POSTs that are not JSON (415), the shape of a cross-site form or text/plain requ
 from __future__ import annotations
 
 import json
+import math
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,31 +30,32 @@ class HttpGuard:
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await _refuse(send, 413, self._too_large())
             return
-        body = await self._read_body(receive)
+        body = await read_body(receive, self.max_body_bytes)
         if body is None:
             await _refuse(send, 413, self._too_large())
             return
         await self.app(scope, replay(body, receive), send)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or None as soon as it grows past the limit."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
     def _too_large(self) -> str:
         return f"the request body is over {self.max_body_bytes} bytes (MAX_BODY_BYTES)"
+
+
+async def read_body(receive: Receive, max_bytes: float = math.inf) -> bytes | None:
+    """The whole body, or None as soon as it grows past `max_bytes`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

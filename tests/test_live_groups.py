@@ -184,12 +184,12 @@ class Streams:
 
     async def _read(self, source, stream: Stream) -> None:
         async for result in source:
-            stream.answers.append(_as_json(result))
+            stream.answers.append(_in_error_order(_as_json(result)))
             self.activity.set()
 
     async def _sent(self, stream: Stream, rendered: Rendered) -> None:
         stream.direct += 1
-        stream.answers.append(json.loads(rendered.text))
+        stream.answers.append(_in_error_order(json.loads(rendered.text)))
         self.activity.set()
 
     async def quiet(self, seconds: float = QUIET_SECONDS) -> None:
@@ -214,6 +214,15 @@ class Streams:
                 assert stream.task is not None
                 stream.task.cancel()
                 await asyncio.gather(stream.task, return_exceptions=True)
+
+
+def _in_error_order(answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` with its errors sorted by path: graphql-core lists errors in the order
+    their resolvers fail, which is the order their loads come back in, so two executions
+    of one event may list the same errors in another order (GraphQL gives it no meaning)."""
+    if "errors" in answer:
+        answer["errors"].sort(key=lambda error: json.dumps(error.get("path"), sort_keys=True))
+    return answer
 
 
 def _as_json(result) -> dict[str, Any]:

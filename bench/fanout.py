@@ -219,7 +219,8 @@ def production_env(db_url: str, redis_url: str, secret: str, **extra: str) -> di
 
 
 def baseline_argv(factory: str) -> list[str]:
-    """A bare Starlette baseline under uvicorn, as `funnelgraph serve` runs: no access log."""
+    """A bare Starlette baseline under uvicorn, as `funnelgraph serve` runs: no access log,
+    websockets' sans-I/O protocol, no per-message compression."""
     return [
         sys.executable,
         "-m",
@@ -229,6 +230,10 @@ def baseline_argv(factory: str) -> list[str]:
         "--host",
         "127.0.0.1",
         "--no-access-log",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
     ]
 
 
@@ -371,6 +376,7 @@ class Result:
     p50_sent: float = float("nan")
     p99_sent: float = float("nan")
     mem_per_conn: float = float("nan")
+    mem_open_per_conn: float = float("nan")  # before any event: what sockets and streams hold
     misses: int = 0
     duplicates: int = 0
     out_of_order: int = 0
@@ -491,6 +497,10 @@ async def phase(
     subs, failures = await open_subscribers(n, connect, len(expected))
     result.problems += failures
     result.open_seconds = time.perf_counter() - opened_at
+    await asyncio.sleep(
+        1.0
+    )  # let the server finish starting the streams the last sockets asked for
+    result.mem_open_per_conn = (server.rss() - rss_before) / n
     try:
         # Warm-up: proves every subscription is live before the clock starts.
         await trigger(0)
@@ -781,7 +791,8 @@ def report_phase(r: Result) -> None:
         f"{r.deliveries} deliveries in {r.wall:6.2f} s = {r.rate:9.0f}/s | "
         f"p50 {fmt_ms(r.p50)}  p99 {fmt_ms(r.p99)}  max {fmt_ms(r.max_latency)} "
         f"(from request sent: p50 {fmt_ms(r.p50_sent)}  p99 {fmt_ms(r.p99_sent)}) | "
-        f"{r.mem_per_conn / 1024:6.1f} KiB/conn | idle {100 * r.idle_core:4.1f}% of a core | "
+        f"{r.mem_open_per_conn / 1024:6.1f} KiB/conn open, "
+        f"{r.mem_per_conn / 1024:6.1f} after an event | idle {100 * r.idle_core:4.1f}% of a core | "
         f"simple request while sending: p99 {fmt_ms(percentile(r.probes, 0.99))} "
         f"({len(r.probes)} probes) | "
         f"server CPU {r.cpu_per_delivery_us:6.1f} us/delivery{sql} | "
@@ -801,11 +812,13 @@ def report(pairs: list[tuple[Result, Result]]) -> None:
     print("trigger share one event loop, so a fan-out faster than that loop's next turn can show")
     print("~0 or slightly negative latency (baseline); 'sent' columns measure from the request.")
     print("events/s = deliveries of the timed events / (last receipt - first trigger sent).")
-    print("memory = server RSS with N subscribed (after the warm-up event) - RSS before, / N.")
+    print("KiB/conn = (server RSS with N subscribed - RSS before) / N: 'open' before any event")
+    print("(what sockets and streams hold), 'after' once the warm-up event went to all N (adds")
+    print("what the allocator kept of that burst's buffers).")
     print()
     header = (
         f"{'N':>5} {'side':<12} {'E':>4} {'events/s':>10} {'p50':>10} {'p99':>10} "
-        f"{'p50 sent':>10} {'p99 sent':>10} {'KiB/conn':>9} {'misses':>7}"
+        f"{'p50 sent':>10} {'p99 sent':>10} {'KiB open':>9} {'KiB after':>9} {'misses':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -815,12 +828,13 @@ def report(pairs: list[tuple[Result, Result]]) -> None:
                 f"{r.n:>5} {r.side:<12} {r.events:>4} {r.rate:>10.0f} "
                 f"{fmt_ms(r.p50):>10} {fmt_ms(r.p99):>10} "
                 f"{fmt_ms(r.p50_sent):>10} {fmt_ms(r.p99_sent):>10} "
-                f"{r.mem_per_conn / 1024:>9.1f} {r.misses:>7}"
+                f"{r.mem_open_per_conn / 1024:>9.1f} {r.mem_per_conn / 1024:>9.1f} {r.misses:>7}"
             )
         print(
             f"{fg.n:>5} {'fg/baseline':<12} {'':>4} {ratio(fg.rate, base.rate):>10} "
             f"{ratio(fg.p50, base.p50):>10} {ratio(fg.p99, base.p99):>10} "
             f"{ratio(fg.p50_sent, base.p50_sent):>10} {ratio(fg.p99_sent, base.p99_sent):>10} "
+            f"{ratio(fg.mem_open_per_conn, base.mem_open_per_conn):>9} "
             f"{ratio(fg.mem_per_conn, base.mem_per_conn):>9} {'':>7}"
         )
     print()

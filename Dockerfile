@@ -10,10 +10,10 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/funnelgraph funn
 WORKDIR /app
 
 # Dependencies first, read straight from pyproject.toml, so this layer is
-# rebuilt only when pyproject.toml changes, not on every code edit.
-COPY pyproject.toml ./
+# rebuilt only when pyproject.toml or the lock changes, not on every code edit.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY README.md ./
@@ -22,7 +22,7 @@ COPY schema ./schema
 COPY resolvers ./resolvers
 COPY models ./models
 COPY realtime ./realtime
-RUN pip install .
+RUN pip install -c constraints.txt .
 
 USER funnelgraph
 # Not /app: without DATABASE_URL / in development mode the server writes its

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from tortoise import timezone
 from tortoise.expressions import Q, Subquery
 
 from models import Campaign, Communication, Opportunity, OpportunityResult, Permission, User
 from resolvers.access import card_campaigns
+from resolvers.card_filter import CardFilter, narrowed
 from resolvers.ids import decode_id
 from resolvers.pagination import Page, PageArgs, paginate
 
 NEWEST_FIRST = ("-occurred_at", "-id")
+NEWEST_CARDS_FIRST = ("-created_at", "-id")
 
 
 async def communications_of_card(card_pk: int, page: PageArgs) -> Page[Communication]:
@@ -56,6 +59,7 @@ async def opportunities_of_campaign(
     stage_id: str | None,
     owner_id: str | None,
     result: OpportunityResult | None,
+    card_filter: CardFilter | None = None,
 ) -> Page[Opportunity]:
     query = Opportunity.filter(campaign_id=campaign.pk)
     if stage_id is not None:
@@ -64,4 +68,20 @@ async def opportunities_of_campaign(
         query = query.filter(owner_id=decode_id(owner_id, "User"))
     if result is not None:
         query = query.filter(result=result)
+    if card_filter is not None:
+        query = await narrowed(query, card_filter, timezone.now())
     return await paginate(query, page)
+
+
+async def opportunities_of_viewer(
+    viewer: User, page: PageArgs, card_filter: CardFilter | None
+) -> Page[Opportunity]:
+    """Cards of every campaign whose cards the viewer may see, newest first."""
+    campaigns = card_campaigns(viewer)
+    if campaigns is None:
+        query = Opportunity.filter(id__in=[])
+    else:
+        query = Opportunity.filter(campaign_id__in=Subquery(campaigns.values("id")))
+    if card_filter is not None:
+        query = await narrowed(query, card_filter, timezone.now())
+    return await paginate(query, page, NEWEST_CARDS_FIRST)

@@ -28,6 +28,7 @@ from schema.cards import card_nodes
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
+from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection, Node
 from schema.user import User, load_user
 
@@ -212,7 +213,14 @@ class Campaign(Node):
         result: OpportunityResult | None = None,
         last: int | None = None,
         before: str | None = None,
+        filter: Annotated[
+            OpportunityFilter | None,
+            strawberry.argument(
+                description="Every condition given must hold; combined with the arguments above."
+            ),
+        ] = None,
     ) -> Connection[LazyOpportunity]:
+        card_filter = None if filter is None else filter.decoded()
         if not _sees_cards(info):
             return Connection.empty()
         campaign = await info.context.loaders.campaign_by_id.load(self.pk)
@@ -223,6 +231,7 @@ class Campaign(Node):
             stage_id=stage_id,
             owner_id=owner_id,
             result=result,
+            card_filter=card_filter,
         )
         return Connection.of(page, await card_nodes(info, page.items))
 

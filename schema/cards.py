@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import strawberry
 from strawberry.types import Info
 
 from models import Opportunity as OpportunityModel
+from resolvers import opportunity_reads
 from resolvers.context import Context
+from resolvers.pagination import PageArgs
+from schema.guards import IsAuthenticated
 from schema.opportunity import Opportunity, Preloaded, customer_of
+from schema.opportunity_filter import OpportunityFilter
+from schema.relay import Connection
 from schema.user import User
 
 
@@ -41,3 +47,27 @@ async def card_nodes(
         )
 
     return build
+
+
+@strawberry.type
+class CardQuery:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Opportunities across every campaign the viewer may see, newest first, "
+        "e.g. 'my open deals'.",
+    )
+    async def opportunities(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: OpportunityFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Opportunity]:
+        page = await opportunity_reads.opportunities_of_viewer(
+            info.context.require_viewer(),
+            PageArgs(first, after, last, before),
+            None if filter is None else filter.decoded(),
+        )
+        return Connection.of(page, await card_nodes(info, page.items))

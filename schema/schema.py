@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.campaign import CampaignMutation, CampaignQuery
+from schema.cards import CardQuery
 from schema.chat import ChatMutation
 from schema.compiled_query import Plans
 from schema.customer import CustomerMutation, CustomerQuery
@@ -26,7 +27,15 @@ from schema.user import UserMutation, UserQuery
 
 Query = merge_types(
     "Query",
-    (NodeQuery, UserQuery, CampaignQuery, OpportunityQuery, CustomerQuery, NotificationQuery),
+    (
+        NodeQuery,
+        UserQuery,
+        CampaignQuery,
+        OpportunityQuery,
+        CardQuery,
+        CustomerQuery,
+        NotificationQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

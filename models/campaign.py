@@ -25,6 +25,8 @@ class Campaign(Model):
     # serialises a campaign's writers: event seq order is commit order.
     event_seq = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set while archived: read-only (resolvers/writes.py) and out of `campaigns`.
+    archived_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "campaign"

@@ -18,3 +18,7 @@ def channel_kind(channel: str) -> tuple[str, int]:
     """("campaign", pk) or ("user", pk) for a channel name."""
     kind, _, pk = channel.partition(":")
     return kind, int(pk)
+
+
+class ChannelGone(Exception):
+    """What the channel's log belonged to was deleted (a campaign): its streams end."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from broadcaster import Broadcast
 
 from models.database import is_unreachable
+from realtime.channels import ChannelGone
 from realtime.redis_backend import RESYNC
 
 logger = logging.getLogger("funnelgraph.realtime")
@@ -27,7 +28,11 @@ logger = logging.getLogger("funnelgraph.realtime")
 class LogReader(Protocol):
     """Where a channel's rows are read (realtime/log.Log; a list in module tests)."""
 
-    async def rows_after(self, channel: str, seq: int) -> Sequence[Any]: ...
+    batch: int  # rows_after returns fewer rows only when no more are there
+
+    async def rows_after(self, channel: str, seq: int) -> Sequence[Any]:
+        """Raises ChannelGone once the channel's owner was deleted."""
+        ...
 
     def seq_of(self, row: Any) -> int: ...
 
@@ -164,7 +169,9 @@ class Hub:
                     try:
                         await self._offer_new_rows(channel, state)
                     except Exception as error:  # the log is the truth: let each stream read it
-                        if is_unreachable(error):
+                        if isinstance(error, ChannelGone):
+                            pass  # each stream reads it and ends
+                        elif is_unreachable(error):
                             logger.warning("reading the log for %s: %s", channel, error)
                         else:
                             logger.exception("reading the log for %s failed", channel)
@@ -182,12 +189,15 @@ class Hub:
                 box.orphan()
 
     async def _offer_new_rows(self, channel: str, state: _Channel) -> None:
-        """Read what the log holds past the channel's last row, once for all inboxes."""
+        """Read what the log holds past the channel's last row, once for all inboxes: one
+        read per signal, a second only when the first was a full batch."""
         while rows := await self.log.rows_after(channel, state.last):
             for row in rows:
                 state.last = max(state.last, self.log.seq_of(row))
                 for box in list(state.inboxes):
                     box.offer(row)
+            if len(rows) < self.log.batch:
+                return
 
 
 async def _next_signal(subscriber: Any) -> Any:

@@ -11,7 +11,7 @@ from tortoise import timezone
 from tortoise.fields import JSONField
 
 from models import Campaign, CampaignEvent, EventKind, Notification, User, raw_sql
-from realtime.channels import CAMPAIGN, USER, channel_kind
+from realtime.channels import CAMPAIGN, USER, ChannelGone, channel_kind
 
 BATCH = 500
 
@@ -98,10 +98,17 @@ async def notifications_after(user_pk: int, seq: int, limit: int = BATCH) -> lis
 class Log:
     """The log behind each channel: rows after a seq, in seq order."""
 
+    batch = BATCH
+
     async def rows_after(self, channel: str, seq: int) -> list[Any]:
+        """The rows; ChannelGone when there are none because the campaign was deleted
+        (checked only then: a read that finds rows costs no second query)."""
         kind, pk = channel_kind(channel)
         if kind == CAMPAIGN:
-            return await events_after(pk, seq)
+            rows = await events_after(pk, seq)
+            if not rows and not await Campaign.exists(id=pk):
+                raise ChannelGone(channel)
+            return rows
         if kind == USER:
             return await notifications_after(pk, seq)
         raise ValueError(f"no log behind channel {channel!r}")

@@ -1,16 +1,16 @@
-"""Communications, tasks and orders recorded on an opportunity."""
+"""Communications, tasks and orders recorded on an opportunity: each under its campaign's
+lock, which refuses them while the campaign is archived."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from tortoise.transactions import in_transaction
-
 from models import Communication, CommunicationKind, Opportunity, Order, Task, User
 from resolvers.customers import user_pk
 from resolvers.errors import BadUserInput
 from resolvers.validation import clean_amount, clean_optional_text, clean_text
+from resolvers.writes import campaign_write
 
 
 async def log_communication(
@@ -22,14 +22,16 @@ async def log_communication(
     occurred_at: datetime | None,
 ) -> Communication:
     """Logged on the card, and so on its customer's communications too."""
-    return await Communication.create(
-        kind=kind,
-        content=clean_text(content, "content"),
-        occurred_at=occurred_at or datetime.now(UTC),
-        author_id=author.pk,
-        customer_id=card.customer_id,
-        opportunity_id=card.pk,
-    )
+    content = clean_text(content, "content")
+    async with campaign_write(card.campaign_id):
+        return await Communication.create(
+            kind=kind,
+            content=content,
+            occurred_at=occurred_at or datetime.now(UTC),
+            author_id=author.pk,
+            customer_id=card.customer_id,
+            opportunity_id=card.pk,
+        )
 
 
 async def create_task(
@@ -47,16 +49,16 @@ async def create_task(
             "assigneeId: the assignee must be the campaign's manager or a participant",
             field="assigneeId",
         )
-    return await Task.create(
-        title=clean_text(title, "title"),
-        due_at=due_at,
-        assignee_id=assignee,
-        opportunity_id=card.pk,
-    )
+    title = clean_text(title, "title")
+    async with campaign_write(card.campaign_id):
+        return await Task.create(
+            title=title, due_at=due_at, assignee_id=assignee, opportunity_id=card.pk
+        )
 
 
 async def complete_task(task: Task) -> Task:
-    async with in_transaction():
+    card = await Opportunity.get(id=task.opportunity_id).only("id", "campaign_id")
+    async with campaign_write(card.campaign_id):
         task = await Task.select_for_update().get(id=task.pk)
         if not task.done:
             task.done = True
@@ -67,11 +69,14 @@ async def complete_task(task: Task) -> Task:
 async def create_order(
     card: Opportunity, author: User, *, amount: Decimal, note: str | None
 ) -> Order:
-    return await Order.create(
-        amount=clean_amount(amount),
-        note=clean_optional_text(note, "note"),
-        opportunity_id=card.pk,
-        customer_id=card.customer_id,
-        campaign_id=card.campaign_id,
-        created_by_id=author.pk,
-    )
+    amount = clean_amount(amount)
+    note = clean_optional_text(note, "note")
+    async with campaign_write(card.campaign_id):
+        return await Order.create(
+            amount=amount,
+            note=note,
+            opportunity_id=card.pk,
+            customer_id=card.customer_id,
+            campaign_id=card.campaign_id,
+            created_by_id=author.pk,
+        )

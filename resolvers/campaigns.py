@@ -36,8 +36,12 @@ async def get_visible_campaign(context: Context, global_id: str) -> Campaign:
     return campaign
 
 
-async def list_campaigns(viewer: User, search: str | None, page: PageArgs) -> Page[Campaign]:
+async def list_campaigns(
+    viewer: User, search: str | None, page: PageArgs, include_archived: bool = False
+) -> Page[Campaign]:
     query = visible_campaigns(viewer)
+    if not include_archived:
+        query = query.filter(archived_at__isnull=True)
     if search and search.strip():
         term = search.strip()
         query = query.filter(Q(name__icontains=term) | Q(code__iexact=term))

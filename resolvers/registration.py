@@ -16,12 +16,15 @@ async def notify_overdue_registrations(now: datetime) -> int:
         result=OpportunityResult.OPEN,
         overdue_notified=False,
         registration_deadline__lte=now,
+        campaign__archived_at__isnull=True,
     ).order_by("id")
     told = 0
     for card in due:
         # Under the campaign lock, like every card write: re-checked there, so a card
         # claimed or closed meanwhile is skipped, and no save overwrites the flag.
-        async with campaign_write(card.campaign_id) as campaign:
+        async with campaign_write(card.campaign_id, even_archived=True) as campaign:
+            if campaign.archived_at is not None:
+                continue  # nobody works an archived campaign: nobody is told
             won = await Opportunity.filter(
                 id=card.pk,
                 overdue_notified=False,

@@ -27,7 +27,9 @@ async def log_rotting_cards(now: datetime) -> int:
         due[card.campaign_id].append(card)
     logged = 0
     for campaign_pk, cards in due.items():
-        async with campaign_write(campaign_pk) as campaign:
+        async with campaign_write(campaign_pk, even_archived=True) as campaign:
+            if campaign.archived_at is not None:
+                continue  # read-only: its cards rot no more
             days_of = dict(
                 await Stage.filter(campaign_id=campaign_pk, rotting_days__isnull=False).values_list(
                     "id", "rotting_days"
@@ -73,7 +75,8 @@ async def _due(now: datetime) -> list[Opportunity]:
     return await raw_sql.instances(
         Opportunity,
         "SELECT o.* FROM opportunity o JOIN stage s ON s.id = o.stage_id "
-        "WHERE o.result = $1 AND s.removed_at IS NULL "
+        "JOIN campaign c ON c.id = o.campaign_id "
+        "WHERE o.result = $1 AND s.removed_at IS NULL AND c.archived_at IS NULL "
         "AND (o.rotting_logged_for IS NULL OR o.rotting_logged_for <> o.stage_entered_at) "
         f"AND ({' OR '.join(conditions)}) ORDER BY o.campaign_id, o.id",
         *values,

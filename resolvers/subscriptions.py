@@ -20,12 +20,13 @@ from models import (
 from models.database import until_reachable
 from realtime import log
 from realtime.bus import Bus
-from realtime.channels import campaign_channel, user_channel
+from realtime.channels import ChannelGone, campaign_channel, user_channel
 from realtime.streams import follow
 from resolvers.access import sees_campaign
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, Forbidden, ResyncRequired
+from resolvers.errors import BadUserInput, Forbidden, ResyncRequired, not_found
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
+from resolvers.ids import encode_id
 from resolvers.shared_reads import Missing, SharedReads
 from resolvers.viewers import RECHECK_SECONDS, forget_viewers, fresh_viewer, known_viewer
 
@@ -178,13 +179,17 @@ async def campaign_events_seen(
                 "subscribe with its lastEventCursor"
             )
     watch = AccessWatch(context, campaign.pk)
-    async for event in follow(bus.hub, campaign_channel(campaign.pk), after=start, head=head):
-        scope = watch.known(event) or await watch.check(event)
-        if kinds is not None and event.kind not in kinds:
-            continue
-        if event.kind in CARD_EVENTS and not scope.opportunity_access:
-            continue  # without the opportunity function, cards do not exist for the viewer
-        yield Seen(event, scope)
+    events = follow(bus.hub, campaign_channel(campaign.pk), after=start, head=head)
+    try:
+        async for event in events:
+            scope = watch.known(event) or await watch.check(event)
+            if kinds is not None and event.kind not in kinds:
+                continue
+            if event.kind in CARD_EVENTS and not scope.opportunity_access:
+                continue  # without the opportunity function, cards do not exist for the viewer
+            yield Seen(event, scope)
+    except ChannelGone:
+        raise not_found("Campaign", encode_id("Campaign", campaign.pk)) from None
 
 
 async def chat_message_of(event: CampaignEvent) -> ChatMessage:

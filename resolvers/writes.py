@@ -12,16 +12,20 @@ from realtime.after_commit import signal_after_commit, transaction
 from realtime.channels import campaign_channel
 from realtime.log import append_event
 from resolvers import stage_totals
-from resolvers.errors import Conflict, NotFound
+from resolvers.errors import BadUserInput, Conflict, NotFound
 
 
 @asynccontextmanager
-async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
+async def campaign_write(
+    campaign_pk: int, *, even_archived: bool = False
+) -> AsyncIterator[Campaign]:
     """A transaction in which no other writer changes this campaign's cards.
 
     Locking the campaign row serialises its writers, so a version check, a
     duplicate check or a rank computed inside stays true until commit, and the
-    events logged with `log_event` are numbered in commit order.
+    events logged with `log_event` are numbered in commit order. An archived campaign
+    is read-only: BAD_USER_INPUT, unless `even_archived` (unarchiving, deleting, and
+    the background jobs that skip it themselves).
     """
     async with transaction():
         # FOR NO KEY UPDATE: inserts that reference the campaign need not wait on it.
@@ -30,7 +34,19 @@ async def campaign_write(campaign_pk: int) -> AsyncIterator[Campaign]:
         )
         if not found:
             raise NotFound("the campaign was deleted meanwhile")
-        yield raw_sql.builder(Campaign)(found[0])
+        campaign = raw_sql.builder(Campaign)(found[0])
+        if not even_archived:
+            refuse_if_archived(campaign)
+        yield campaign
+
+
+def refuse_if_archived(campaign: Campaign) -> None:
+    if campaign.archived_at is not None:
+        raise BadUserInput(
+            f"campaign {campaign.code!r} is archived: it and its opportunities are read-only "
+            "until it is unarchived (archiveCampaign with archived: false)",
+            archivedAt=campaign.archived_at.isoformat(),
+        )
 
 
 async def log_event(
@@ -82,6 +98,7 @@ async def card_write(
             raise NotFound("the opportunity was deleted meanwhile")
         row = found[0]
         campaign = raw_sql.builder(Campaign, _CAMPAIGN_PREFIX)(row)
+        refuse_if_archived(campaign)
         card = raw_sql.builder(Opportunity)(row)
         if expected_version is not None and expected_version != card.version:
             raise Conflict(

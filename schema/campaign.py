@@ -14,7 +14,7 @@ import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
 from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaigns, chat, opportunity_reads, stages
+from resolvers import campaign_lifecycle, campaigns, chat, opportunity_reads, stages
 from resolvers.campaign_stats import campaign_figures
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, not_found
@@ -26,7 +26,7 @@ from resolvers.validation import utc_moment
 from schema.campaign_stats import CampaignStats
 from schema.cards import card_nodes
 from schema.chat import ChatMessageConnection
-from schema.guards import CanCreateCampaign, CanEditCampaign, IsAuthenticated
+from schema.guards import CanCreateCampaign, CanDeleteCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
 from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection, Node
@@ -132,6 +132,10 @@ class Campaign(Node):
         "before the manager is told."
     )
     created_at: datetime
+    archived_at: datetime | None = strawberry.field(
+        description="Set while the campaign is archived: read-only, and left out of "
+        "`campaigns` unless includeArchived."
+    )
 
     @strawberry.field
     async def manager(self, info: Info[Context, None]) -> User:
@@ -267,6 +271,7 @@ class Campaign(Node):
             allow_duplicate_opportunities=campaign.allow_duplicate_opportunities,
             registration_wait_minutes=campaign.registration_wait_minutes,
             created_at=campaign.created_at,
+            archived_at=campaign.archived_at,
         )
 
 
@@ -352,11 +357,15 @@ class CampaignQuery:
         first: int | None = None,
         after: str | None = None,
         search: str | None = None,
+        include_archived: bool = False,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Campaign]:
         page = await campaigns.list_campaigns(
-            info.context.require_viewer(), search, PageArgs(first, after, last, before)
+            info.context.require_viewer(),
+            search,
+            PageArgs(first, after, last, before),
+            include_archived,
         )
         return Connection.of(page, Campaign.from_model)
 
@@ -403,6 +412,30 @@ class CampaignMutation:
             registration_wait_minutes=input.registration_wait_minutes,
         )
         return Campaign.from_model(campaign)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanEditCampaign],
+        description="Archived campaigns are read-only (changes answer BAD_USER_INPUT) until "
+        "unarchived. CAMPAIGN_EDIT or the manager.",
+    )
+    async def archive_campaign(
+        self, info: Info[Context, None], id: strawberry.ID, archived: bool = True
+    ) -> Campaign:
+        campaign = await campaign_lifecycle.archive_campaign(
+            decode_id(id, "Campaign"), info.context.require_viewer(), archived
+        )
+        return Campaign.from_model(campaign)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated, CanDeleteCampaign],
+        description="CAMPAIGN_DELETE. Deletes the campaign with its opportunities, chat, "
+        "events and webhooks; refused with BAD_USER_INPUT while any order came from it "
+        "(archive it instead). Its open streams end with NOT_FOUND.",
+    )
+    async def delete_campaign(self, info: Info[Context, None], id: strawberry.ID) -> strawberry.ID:
+        campaign = await campaigns.get_visible_campaign(info.context, id)
+        await campaign_lifecycle.delete_campaign(campaign.pk)
+        return id
 
     @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditCampaign])
     async def add_stage(self, info: Info[Context, None], input: AddStageInput) -> Stage:

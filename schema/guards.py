@@ -59,6 +59,11 @@ class CanCreateCampaign(_PermissionGuard):
     message = "creating campaigns needs the CAMPAIGN_CREATE permission"
 
 
+class CanDeleteCampaign(_PermissionGuard):
+    permission = Permission.CAMPAIGN_DELETE
+    message = "deleting campaigns needs the CAMPAIGN_DELETE permission"
+
+
 class IsSelfOrUserAdmin(_ForbiddenGuard):
     """On a User's private fields: the user themself, or USER_ADMIN."""
 
@@ -87,12 +92,16 @@ class CanSeeContactDetails(_ForbiddenGuard):
 
 
 class CanEditCampaign(_ForbiddenGuard):
-    """The campaign named by the input (its id, or a stage's): manager or CAMPAIGN_EDIT."""
+    """The campaign named by the input (its id, or a stage's), or by an `id` argument:
+    manager or CAMPAIGN_EDIT."""
 
     message = "changing a campaign needs its manager or the CAMPAIGN_EDIT permission"
 
     async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        campaign = await campaign_of_input(info.context, kwargs["input"])
+        if "input" in kwargs:
+            campaign = await campaign_of_input(info.context, kwargs["input"])
+        else:
+            campaign = await visible_campaign(info.context, kwargs["id"])
         return may_edit_campaign(info.context.require_viewer(), campaign)
 
 

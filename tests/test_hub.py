@@ -14,6 +14,8 @@ from realtime.hub import Hub
 class ListLog:
     """A log of seqs in a list, as the hub reads any channel's log."""
 
+    batch = 1_000_000  # every row at once
+
     def __init__(self, rows: list[int] | None = None) -> None:
         self.rows = rows if rows is not None else []
 

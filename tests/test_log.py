@@ -9,7 +9,7 @@ import pytest
 from models import CampaignEvent, EventKind, Notification
 from models.notification import NotificationKind
 from realtime.after_commit import transaction
-from realtime.channels import campaign_channel, user_channel
+from realtime.channels import ChannelGone, campaign_channel, user_channel
 from realtime.log import (
     Log,
     append_event,
@@ -64,3 +64,17 @@ async def test_the_log_behind_each_channel_kind(app):
     assert [log.seq_of(row) for row in notifications] == [2, 3]
     with pytest.raises(ValueError, match="no log behind"):
         await log.rows_after("elsewhere:1", 0)
+
+
+async def test_a_deleted_campaigns_log_says_so_once_it_has_nothing_more(app):
+    # given a campaign with one event, read up to its end
+    user = await make_user()
+    campaign = await make_campaign(user)
+    await log_of(campaign, [EventKind.CAMPAIGN_UPDATED])
+    log = Log()
+    channel = campaign_channel(campaign.pk)
+    assert await log.rows_after(channel, 1) == []
+    # when the campaign is deleted, then reading past its end raises ChannelGone
+    await campaign.delete()
+    with pytest.raises(ChannelGone):
+        await log.rows_after(channel, 1)

@@ -3,7 +3,7 @@
 from models.activity import Communication, CommunicationKind, Order, Task
 from models.campaign import Campaign, CampaignMember
 from models.customer import Customer
-from models.event import CampaignEvent, ChatMessage, EventKind
+from models.event import AssignmentReason, CampaignEvent, ChatMessage, EventKind
 from models.loss_reason import LossReason
 from models.notification import Notification, NotificationKind
 from models.opportunity import Opportunity, OpportunityResult, OpportunitySource, StageChange
@@ -13,6 +13,7 @@ from models.stay import StageStay, StayEnd
 from models.user import User
 
 __all__ = [
+    "AssignmentReason",
     "Campaign",
     "CampaignEvent",
     "CampaignMember",

@@ -46,6 +46,11 @@ class CampaignMember(Model):
     user_id: int
     position = fields.IntField()
     rotation_position = fields.IntField(null=True)
+    # Automatic assignment (resolvers/assignment.py): a relative share, a cap on open
+    # cards (None: none), and whether the member is there to take any.
+    weight = fields.IntField(default=1)
+    capacity = fields.IntField(null=True)
+    available = fields.BooleanField(default=True)
 
     class Meta:
         table = "campaign_member"

@@ -26,6 +26,18 @@ class EventKind(StrEnum):
     OPPORTUNITY_ROTTING = "OpportunityRotting"
 
 
+class AssignmentReason(StrEnum):
+    """Why an OpportunityAssigned event's card got its owner (stored in its data)."""
+
+    CREATOR = "CREATOR"
+    CHOSEN = "CHOSEN"
+    CLAIMED = "CLAIMED"
+    MANAGER = "MANAGER"
+    ROUND_ROBIN = "ROUND_ROBIN"
+    HANDOVER = "HANDOVER"
+    REBALANCE = "REBALANCE"
+
+
 class CampaignEvent(Model):
     """One change to a campaign, numbered gap-free per campaign in commit order."""
 

@@ -17,6 +17,7 @@ class NotificationKind(StrEnum):
     OPPORTUNITY_ASSIGNED = "OPPORTUNITY_ASSIGNED"
     REGISTRATION_OVERDUE = "REGISTRATION_OVERDUE"
     OPPORTUNITY_ROTTING = "OPPORTUNITY_ROTTING"
+    NO_ASSIGNEE_AVAILABLE = "NO_ASSIGNEE_AVAILABLE"
 
 
 class Notification(Model):
@@ -27,7 +28,7 @@ class Notification(Model):
         "models.User", related_name="notifications", on_delete=fields.CASCADE
     )
     recipient_id: int
-    kind = fields.CharEnumField(NotificationKind)
+    kind = fields.CharEnumField(NotificationKind, max_length=32)
     opportunity: fields.ForeignKeyNullableRelation[Opportunity] = fields.ForeignKeyField(
         "models.Opportunity", related_name="notifications", null=True, on_delete=fields.SET_NULL
     )

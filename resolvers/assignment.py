@@ -1,12 +1,15 @@
-"""Who owns a card: the rotation's even round robin, assigning and claiming."""
+"""Who owns a card: automatic assignment by weight and capacity, assigning, claiming and
+handing over."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import cast
 
 from models import (
+    AssignmentReason,
     Campaign,
     CampaignMember,
     EventKind,
@@ -23,21 +26,42 @@ from resolvers.writes import card_write, log_event
 async def next_in_rotation(
     campaign: Campaign, excluding: frozenset[int] = frozenset()
 ) -> int | None:
-    """The rotation member with the fewest open cards here; ties go by rotation order."""
+    """Who gets the next card automatically: the available rotation member under
+    capacity with the fewest open cards here per unit of weight, ties in rotation order;
+    None when nobody is eligible. Call under the campaign's lock, so that two creations
+    never both see the last free place of a member."""
     rotation = [
-        member.user_id
+        member
         for member in await CampaignMember.filter(
-            campaign_id=campaign.pk, rotation_position__isnull=False
+            campaign_id=campaign.pk, rotation_position__isnull=False, available=True
         ).order_by("rotation_position")
         if member.user_id not in excluding
     ]
     if not rotation:
         return None
     owners = await Opportunity.filter(
-        campaign_id=campaign.pk, result=OpportunityResult.OPEN, owner_id__in=rotation
+        campaign_id=campaign.pk,
+        result=OpportunityResult.OPEN,
+        owner_id__in=[member.user_id for member in rotation],
     ).values_list("owner_id", flat=True)
     load = Counter(cast("list[int]", owners))
-    return min(rotation, key=lambda user_id: load[user_id])
+    eligible = [
+        member
+        for member in rotation
+        if member.capacity is None or load[member.user_id] < member.capacity
+    ]
+    if not eligible:
+        return None
+    # Fewest per unit of weight: compared as fractions, min keeps rotation order on ties.
+    chosen = min(eligible, key=lambda member: Fraction(load[member.user_id], member.weight))
+    return chosen.user_id
+
+
+async def tell_manager_nobody_is_free(campaign: Campaign, card: Opportunity) -> None:
+    """The card waits unowned and claimable; the manager hears why."""
+    await notify(
+        NotificationKind.NO_ASSIGNEE_AVAILABLE, [campaign.manager_id], actor=None, card=card
+    )
 
 
 def registration_deadline(campaign: Campaign) -> datetime | None:
@@ -47,7 +71,11 @@ def registration_deadline(campaign: Campaign) -> datetime | None:
 
 
 async def set_owner(
-    card: Opportunity, owner_pk: int | None, campaign: Campaign, actor: User | None
+    card: Opportunity,
+    owner_pk: int | None,
+    campaign: Campaign,
+    actor: User | None,
+    reason: AssignmentReason,
 ) -> None:
     """Give the card to `owner_pk` (None: unowned, waiting for a claim) and tell the new owner."""
     previous = card.owner_id
@@ -64,6 +92,7 @@ async def set_owner(
         opportunity_id=card.pk,
         previous_owner_id=previous,
         owner_id=owner_pk,
+        reason=reason.value,
     )
     if owner_pk is not None:
         await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)
@@ -76,7 +105,7 @@ async def claim(card: Opportunity, viewer: User) -> Opportunity:
             raise Conflict("someone else already owns this opportunity")
         if card.result != OpportunityResult.OPEN:
             raise BadUserInput("only an open opportunity can be claimed")
-        await set_owner(card, viewer.pk, campaign, viewer)
+        await set_owner(card, viewer.pk, campaign, viewer, AssignmentReason.CLAIMED)
     return card
 
 
@@ -94,7 +123,10 @@ async def hand_over(campaign: Campaign, leaving: set[int], actor: User | None) -
         campaign_id=campaign.pk, result=OpportunityResult.OPEN, owner_id__in=list(leaving)
     ).order_by("id")
     for card in cards:
-        await set_owner(card, await next_in_rotation(campaign, frozenset(leaving)), campaign, actor)
+        owner = await next_in_rotation(campaign, frozenset(leaving))
+        await set_owner(card, owner, campaign, actor, AssignmentReason.HANDOVER)
+        if owner is None:
+            await tell_manager_nobody_is_free(campaign, card)
 
 
 async def assign(
@@ -109,7 +141,7 @@ async def assign(
             # Read under the lock: a member removed meanwhile no longer counts.
             check_owner_is_member(owner_pk, await current_members(campaign))
         if card.owner_id != owner_pk:
-            await set_owner(card, owner_pk, campaign, actor)
+            await set_owner(card, owner_pk, campaign, actor, AssignmentReason.MANAGER)
     return card
 
 

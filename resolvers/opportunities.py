@@ -12,6 +12,7 @@ from strawberry.types.unset import UnsetType
 from tortoise import timezone
 
 from models import (
+    AssignmentReason,
     Campaign,
     Customer,
     EventKind,
@@ -27,7 +28,12 @@ from models.ranking import key_between
 from models.stage import active_stages
 from resolvers import stays
 from resolvers.access import member_ids
-from resolvers.assignment import check_owner_is_member, next_in_rotation, registration_deadline
+from resolvers.assignment import (
+    check_owner_is_member,
+    next_in_rotation,
+    registration_deadline,
+    tell_manager_nobody_is_free,
+)
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, DuplicateOpportunity, NotFound
 from resolvers.ids import decode_id
@@ -69,8 +75,10 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
     async with campaign_write(campaign.pk) as locked:
         stage = await _stage(locked, new.stage_id)
         await _check_duplicate(locked, customer)
+        reason = _REASONS[new.owner]
         if new.owner is OwnerChoice.NOBODY and locked.auto_assign:
             owner_pk = await next_in_rotation(locked)
+            reason = AssignmentReason.ROUND_ROBIN
         card = await _place_new(
             locked,
             stage,
@@ -91,8 +99,37 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             opportunity_id=card.pk,
             stage_id=stage.pk,
         )
+        await _log_first_owner(locked, card, viewer, reason)
         await _notify_added(locked, card, viewer, members)
     return card
+
+
+# How each owner choice gives a new card its owner (NOBODY: only by automatic assignment).
+_REASONS = {
+    OwnerChoice.SELF: AssignmentReason.CREATOR,
+    OwnerChoice.USER: AssignmentReason.CHOSEN,
+    OwnerChoice.NOBODY: AssignmentReason.ROUND_ROBIN,
+}
+
+
+async def _log_first_owner(
+    campaign: Campaign, card: Opportunity, actor: User, reason: AssignmentReason
+) -> None:
+    """After OpportunityCreated, the card's owner as an OpportunityAssigned event; a card
+    automatic assignment could give to nobody waits unowned, and its manager is told."""
+    if card.owner_id is not None:
+        await log_event(
+            campaign,
+            EventKind.OPPORTUNITY_ASSIGNED,
+            actor,
+            columns=[card.stage_id],
+            opportunity_id=card.pk,
+            previous_owner_id=None,
+            owner_id=card.owner_id,
+            reason=reason.value,
+        )
+    elif campaign.auto_assign:
+        await tell_manager_nobody_is_free(campaign, card)
 
 
 async def copy_opportunity(context: Context, source: Opportunity, target: Campaign) -> Opportunity:
@@ -128,6 +165,7 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
             opportunity_id=card.pk,
             stage_id=stage.pk,
         )
+        await _log_first_owner(locked, card, viewer, AssignmentReason.ROUND_ROBIN)
         await _notify_added(locked, card, viewer, members)
     return card
 

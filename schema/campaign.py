@@ -20,6 +20,7 @@ from resolvers.context import Context
 from resolvers.errors import BadUserInput, not_found
 from resolvers.event_cursors import last_event_cursor
 from resolvers.ids import decode_id, encode_id
+from resolvers.members import members_of
 from resolvers.pagination import PageArgs
 from resolvers.stage_totals import ColumnTotals
 from resolvers.validation import utc_moment
@@ -28,6 +29,7 @@ from schema.cards import card_nodes
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanDeleteCampaign, CanEditCampaign, IsAuthenticated
 from schema.loss_reason import LossReason
+from schema.members import CampaignMember
 from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection, Node
 from schema.user import User, load_user
@@ -158,6 +160,16 @@ class Campaign(Node):
             key=lambda member: member.rotation_position or 0,
         )
         return await _users(info, [member.user_id for member in in_rotation])
+
+    @strawberry.field(
+        description="Manager and participants with their assignment settings, manager "
+        "first, then by name."
+    )
+    async def members(self, info: Info[Context, None]) -> list[CampaignMember]:
+        campaign = await info.context.loaders.campaign_by_id.load(self.pk)
+        assert campaign is not None
+        rows = await info.context.loaders.members_by_campaign.load(self.pk)
+        return [CampaignMember.of(member) for member in await members_of(campaign, rows)]
 
     @strawberry.field(description="The approach steps, ordered by position.")
     async def stages(self, info: Info[Context, None]) -> list[Stage]:

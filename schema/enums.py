@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import strawberry
 
-from models import CommunicationKind, NotificationKind, OpportunityResult, OpportunitySource
+from models import (
+    AssignmentReason,
+    CommunicationKind,
+    NotificationKind,
+    OpportunityResult,
+    OpportunitySource,
+)
 from models import Permission as PermissionModel
 from resolvers.opportunities import OwnerChoice
 
@@ -20,4 +26,5 @@ strawberry.enum(OpportunityResult)
 strawberry.enum(OpportunitySource)
 strawberry.enum(CommunicationKind)
 strawberry.enum(NotificationKind)
+strawberry.enum(AssignmentReason)
 strawberry.enum(OwnerChoice, description="Who owns a new opportunity.")

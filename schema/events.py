@@ -14,8 +14,8 @@ import strawberry
 from strawberry.types import Info
 
 import schema.enums  # noqa: F401  (publishes OpportunityResult)
+from models import AssignmentReason, EventKind, OpportunityResult
 from models import CampaignEvent as CampaignEventModel
-from models import EventKind, OpportunityResult
 from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
@@ -90,6 +90,11 @@ class OpportunityAssigned(_CardPayload):
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> User | None:
         return await load_user(info, self.data.get("owner_id"))
+
+    @strawberry.field
+    def reason(self) -> AssignmentReason:
+        # Events logged before reasons were kept: a manager's assignment or a claim.
+        return AssignmentReason(self.data.get("reason", AssignmentReason.MANAGER.value))
 
 
 @strawberry.type

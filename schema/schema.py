@@ -16,6 +16,7 @@ from schema.errors import answer_errors
 from schema.event_execution import EventExecutor, SoloExecutor
 from schema.live_groups import Frames
 from schema.loss_reason import LossReasonMutation
+from schema.members import MemberMutation
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
 from schema.operation_context import ContextPerOperation
@@ -47,6 +48,7 @@ Mutation = merge_types(
         ChatMutation,
         NotificationMutation,
         LossReasonMutation,
+        MemberMutation,
     ),
 )
 

@@ -203,12 +203,13 @@ async def test_embedded_default_delivers_live_events_in_one_process(tmp_path):
             {"i": {"id": card_id, "stageId": campaign["stages"][1]["id"]}},
             token,
         )
-        received = [(await client.next_data())["campaignEvents"] for _ in range(2)]
+        received = [(await client.next_data())["campaignEvents"] for _ in range(3)]
         await client.close()
-    # then both arrive, in order
-    assert [event["seq"] for event in received] == [1, 2]
+    # then all arrive, in order: the creation, its owner (the creator), the move
+    assert [event["seq"] for event in received] == [1, 2, 3]
     assert [event["payload"]["__typename"] for event in received] == [
         "OpportunityCreated",
+        "OpportunityAssigned",
         "OpportunityMoved",
     ]
 

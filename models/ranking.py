@@ -58,6 +58,20 @@ def keys_after(before: str | None, count: int) -> list[str]:
     return keys
 
 
+def keys_between(before: str | None, after: str | None, count: int) -> list[str]:
+    """`count` increasing keys strictly between `before` and `after` (None: open end),
+    by halving: 500 cards dropped into one gap get keys a few characters longer, not 500."""
+    if count <= 0:
+        return []
+    middle = key_between(before, after)
+    half = (count - 1) // 2
+    return [
+        *keys_between(before, middle, half),
+        middle,
+        *keys_between(middle, after, count - 1 - half),
+    ]
+
+
 def _midpoint(low: str, high: str | None) -> str:
     if high is not None:
         shared = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import cast
+from typing import Any, cast
 
 from models import (
     AssignmentReason,
@@ -23,28 +23,22 @@ from resolvers.notifications import notify
 from resolvers.writes import card_write, log_event
 
 
-async def next_in_rotation(
+async def rotation_members(
     campaign: Campaign, excluding: frozenset[int] = frozenset()
-) -> int | None:
-    """Who gets the next card automatically: the available rotation member under
-    capacity with the fewest open cards here per unit of weight, ties in rotation order;
-    None when nobody is eligible. Call under the campaign's lock, so that two creations
-    never both see the last free place of a member."""
-    rotation = [
+) -> list[CampaignMember]:
+    """The available rotation members, in rotation order."""
+    return [
         member
         for member in await CampaignMember.filter(
             campaign_id=campaign.pk, rotation_position__isnull=False, available=True
         ).order_by("rotation_position")
         if member.user_id not in excluding
     ]
-    if not rotation:
-        return None
-    owners = await Opportunity.filter(
-        campaign_id=campaign.pk,
-        result=OpportunityResult.OPEN,
-        owner_id__in=[member.user_id for member in rotation],
-    ).values_list("owner_id", flat=True)
-    load = Counter(cast("list[int]", owners))
+
+
+def pick(rotation: list[CampaignMember], load: Counter[int]) -> int | None:
+    """The rule: among `rotation` (in rotation order), the member under capacity with the
+    fewest cards per unit of weight by `load`, the first on ties; None when all are full."""
     eligible = [
         member
         for member in rotation
@@ -52,9 +46,25 @@ async def next_in_rotation(
     ]
     if not eligible:
         return None
-    # Fewest per unit of weight: compared as fractions, min keeps rotation order on ties.
-    chosen = min(eligible, key=lambda member: Fraction(load[member.user_id], member.weight))
-    return chosen.user_id
+    # Compared as fractions: min keeps rotation order on ties.
+    return min(eligible, key=lambda member: Fraction(load[member.user_id], member.weight)).user_id
+
+
+async def next_in_rotation(
+    campaign: Campaign, excluding: frozenset[int] = frozenset()
+) -> int | None:
+    """Who gets the next card automatically: `pick` over the available rotation members by
+    their open cards here; None when nobody is eligible. Call under the campaign's lock, so
+    that two creations never both see the last free place of a member."""
+    rotation = await rotation_members(campaign, excluding)
+    if not rotation:
+        return None
+    owners = await Opportunity.filter(
+        campaign_id=campaign.pk,
+        result=OpportunityResult.OPEN,
+        owner_id__in=[member.user_id for member in rotation],
+    ).values_list("owner_id", flat=True)
+    return pick(rotation, Counter(cast("list[int]", owners)))
 
 
 async def tell_manager_nobody_is_free(campaign: Campaign, card: Opportunity) -> None:
@@ -76,8 +86,10 @@ async def set_owner(
     campaign: Campaign,
     actor: User | None,
     reason: AssignmentReason,
+    **data: Any,
 ) -> None:
-    """Give the card to `owner_pk` (None: unowned, waiting for a claim) and tell the new owner."""
+    """Give the card to `owner_pk` (None: unowned, waiting for a claim) and tell the new
+    owner; `data` goes into the event (a bulk call's batch id)."""
     previous = card.owner_id
     card.owner_id = owner_pk
     card.registration_deadline = None if owner_pk is not None else registration_deadline(campaign)
@@ -93,6 +105,7 @@ async def set_owner(
         previous_owner_id=previous,
         owner_id=owner_pk,
         reason=reason.value,
+        **data,
     )
     if owner_pk is not None:
         await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)

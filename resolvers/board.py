@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise import timezone
 
-from models import EventKind, Opportunity, OpportunityResult, StayEnd, User, raw_sql
+from models import Campaign, EventKind, Opportunity, OpportunityResult, StayEnd, User, raw_sql
 from models.ranking import key_between
 from resolvers import stage_totals, stays
 from resolvers.errors import BadUserInput, NotFound
@@ -42,75 +43,94 @@ async def move_opportunity(
     async with card_write(card, expected_version) as (campaign, card):
         target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
         from_stage_id = card.stage_id
-        now = timezone.now()
-        card.rank = key_between(previous.rank if previous else None, following)
-        card.stage_id = target.pk
-        writes: list[raw_sql.Statement] = []
-        if from_stage_id != target.pk:
-            is_open = card.result == OpportunityResult.OPEN
-            if target.probability is not None and is_open:
-                card.probability = target.probability
-            writes.append(
-                (
-                    "INSERT INTO stage_change (opportunity_id, from_stage_id, to_stage_id, "
-                    "actor_id, at, seconds_in_from_stage) VALUES ($1, $2, $3, $4, $5, $6)",
-                    (
-                        card.pk,
-                        from_stage_id,
-                        target.pk,
-                        actor.pk,
-                        now,
-                        stays.seconds_in_stage(card, now) if is_open else None,
-                    ),
-                )
-            )
-            if is_open:  # a closed card is in no stay: its reopen starts the next one
-                writes += [
-                    stays.leaving(card, now, StayEnd.MOVED),
-                    stays.entering(card.pk, target.pk, now),
-                ]
-            card.stage_entered_at = now
-        card.version += 1
-        card.updated_at = now
-        writes.append(
-            (
-                "UPDATE opportunity SET stage_id = $1, rank = $2, probability = $3, "
-                "version = $4, updated_at = $5, stage_entered_at = $6 WHERE id = $7",
-                (
-                    card.stage_id,
-                    card.rank,
-                    card.probability,
-                    card.version,
-                    card.updated_at,
-                    stays.entered_at(card),
-                    card.pk,
-                ),
-            )
-        )
-        await log_event(
-            campaign,
-            EventKind.OPPORTUNITY_MOVED,
-            actor,
-            together_with=writes,
-            columns=[from_stage_id, target.pk],
-            replaced=stage_totals.Replaced(
-                card.pk,
-                card.stage_id,
-                card.amount,
-                card.probability,
-                card.result,
-                stays.entered_at(card),
-            ),
-            opportunity_id=card.pk,
-            from_stage_id=from_stage_id,
-            to_stage_id=target.pk,
-            after_id=previous.pk if previous else None,
-        )
+        rank = key_between(previous.rank if previous else None, following)
+        await log_move(campaign, card, target, rank, actor, previous.pk if previous else None)
     return Move(card, from_stage_id, previous.pk if previous else None)
 
 
+async def log_move(
+    campaign: Campaign,
+    card: Opportunity,
+    target: Target,
+    rank: str,
+    actor: User,
+    after_pk: int | None,
+    **data: Any,
+) -> None:
+    """Put the locked card in `target` at `rank` and log OpportunityMoved (with `data`),
+    in one statement on PostgreSQL: the stage history, the stays, the card and the event."""
+    from_stage_id = card.stage_id
+    now = timezone.now()
+    card.rank = rank
+    card.stage_id = target.pk
+    writes: list[raw_sql.Statement] = []
+    if from_stage_id != target.pk:
+        is_open = card.result == OpportunityResult.OPEN
+        if target.probability is not None and is_open:
+            card.probability = target.probability
+        writes.append(
+            (
+                "INSERT INTO stage_change (opportunity_id, from_stage_id, to_stage_id, "
+                "actor_id, at, seconds_in_from_stage) VALUES ($1, $2, $3, $4, $5, $6)",
+                (
+                    card.pk,
+                    from_stage_id,
+                    target.pk,
+                    actor.pk,
+                    now,
+                    stays.seconds_in_stage(card, now) if is_open else None,
+                ),
+            )
+        )
+        if is_open:  # a closed card is in no stay: its reopen starts the next one
+            writes += [
+                stays.leaving(card, now, StayEnd.MOVED),
+                stays.entering(card.pk, target.pk, now),
+            ]
+        card.stage_entered_at = now
+    card.version += 1
+    card.updated_at = now
+    writes.append(
+        (
+            "UPDATE opportunity SET stage_id = $1, rank = $2, probability = $3, "
+            "version = $4, updated_at = $5, stage_entered_at = $6 WHERE id = $7",
+            (
+                card.stage_id,
+                card.rank,
+                card.probability,
+                card.version,
+                card.updated_at,
+                stays.entered_at(card),
+                card.pk,
+            ),
+        )
+    )
+    await log_event(
+        campaign,
+        EventKind.OPPORTUNITY_MOVED,
+        actor,
+        together_with=writes,
+        columns=[from_stage_id, target.pk],
+        replaced=stage_totals.Replaced(
+            card.pk,
+            card.stage_id,
+            card.amount,
+            card.probability,
+            card.result,
+            stays.entered_at(card),
+        ),
+        opportunity_id=card.pk,
+        from_stage_id=from_stage_id,
+        to_stage_id=target.pk,
+        after_id=after_pk,
+        **data,
+    )
+
+
 @dataclass(frozen=True, slots=True)
-class _Target:
+class Target:
+    """A step a card moves to, with the probability it gives open cards."""
+
     pk: int
     probability: int | None
 
@@ -137,7 +157,7 @@ WHERE s.id = $3
 
 async def _place(
     campaign_pk: int, card: Opportunity, stage_id: str, after_id: str | None
-) -> tuple[_Target, _Neighbour | None, str | None]:
+) -> tuple[Target, _Neighbour | None, str | None]:
     """Where the card goes: an approach step of this campaign (not removed), after
     another card of that step (or first), before the rank returned (or last)."""
     target_pk = decode_id(stage_id, "Stage")
@@ -166,4 +186,4 @@ async def _place(
         None if row["previous_id"] is None else _Neighbour(row["previous_id"], row["previous_rank"])
     )
     following = row["following"]
-    return _Target(target_pk, row["probability"]), previous, following
+    return Target(target_pk, row["probability"]), previous, following

@@ -243,6 +243,11 @@ class CampaignEvent:
         stored = self.row.data.get("stage_totals", [])
         return [StageTotals(totals=ColumnTotals.from_data(data)) for data in stored]
 
+    @strawberry.field(description="Shared by every event of one bulk mutation.")
+    def batch_id(self) -> strawberry.ID | None:
+        batch = self.row.data.get("batch_id")
+        return None if batch is None else strawberry.ID(str(batch))
+
     @strawberry.field
     async def payload(self, info: Info[Context, None]) -> CampaignEventPayload:
         payload: CampaignEventPayload = await payload_of(info, self.row)

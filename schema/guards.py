@@ -92,8 +92,8 @@ class CanSeeContactDetails(_ForbiddenGuard):
 
 
 class CanEditCampaign(_ForbiddenGuard):
-    """The campaign named by the input (its id, or a stage's), or by an `id` argument:
-    manager or CAMPAIGN_EDIT."""
+    """The campaign named by the input (its id, or a stage's), or by a `campaignId` or
+    `id` argument: manager or CAMPAIGN_EDIT."""
 
     message = "changing a campaign needs its manager or the CAMPAIGN_EDIT permission"
 
@@ -101,7 +101,8 @@ class CanEditCampaign(_ForbiddenGuard):
         if "input" in kwargs:
             campaign = await campaign_of_input(info.context, kwargs["input"])
         else:
-            campaign = await visible_campaign(info.context, kwargs["id"])
+            named = kwargs["campaign_id"] if "campaign_id" in kwargs else kwargs["id"]
+            campaign = await visible_campaign(info.context, str(named))
         return may_edit_campaign(info.context.require_viewer(), campaign)
 
 

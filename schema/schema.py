@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.bulk import BulkMutation
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.cards import CardQuery
 from schema.chat import ChatMutation
@@ -49,6 +50,7 @@ Mutation = merge_types(
         NotificationMutation,
         LossReasonMutation,
         MemberMutation,
+        BulkMutation,
     ),
 )
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.ranking import RankError, key_between, keys_after
+from models.ranking import RankError, key_between, keys_after, keys_between
 
 # Each step inserts at a position (taken modulo the list's length + 1).
 INSERTS = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=200)
@@ -53,3 +53,17 @@ def test_repeated_inserts_at_the_top_stay_ordered(count):
 def test_malformed_or_inverted_bounds_are_refused(before, after):
     with pytest.raises(RankError):
         key_between(before, after)
+
+
+@given(st.integers(min_value=0, max_value=40), st.integers(0, 500), st.booleans(), st.booleans())
+def test_many_keys_fit_in_order_between_any_two_neighbours(start, count, open_low, open_high):
+    # given two neighbouring keys of a column (or an open end)
+    column = keys_after(None, 41)
+    before = None if open_low else column[start]
+    after = None if open_high else (column[start + 1] if start < 40 else None)
+    # when `count` cards are dropped between them at once
+    keys = keys_between(before, after, count)
+    # then there are that many keys, increasing, distinct and strictly inside the gap
+    assert len(keys) == count and keys == sorted(set(keys))
+    assert all(before is None or key > before for key in keys)
+    assert all(after is None or key < after for key in keys)

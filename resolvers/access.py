@@ -48,6 +48,33 @@ async def can_see_cards(context: Context, campaign: Campaign) -> bool:
     )
 
 
+def may_edit_campaign(viewer: User, campaign: Campaign) -> bool:
+    """Manager or CAMPAIGN_EDIT: who may change a campaign."""
+    return campaign.manager_id == viewer.pk or viewer.can(Permission.CAMPAIGN_EDIT)
+
+
+def may_change_card(
+    viewer: User,
+    card: Opportunity,
+    campaign: Campaign,
+    permission: Permission = Permission.OPPORTUNITY_EDIT,
+) -> bool:
+    """Changing (or with OPPORTUNITY_DELETE, deleting) a card: the function permission and
+    its owner, its campaign's manager or VIEW_ALL."""
+    return viewer.can(permission) and bool(
+        card.owner_id == viewer.pk
+        or campaign.manager_id == viewer.pk
+        or viewer.can(Permission.VIEW_ALL)
+    )
+
+
+def may_assign_cards(viewer: User, campaign: Campaign) -> bool:
+    """Assigning the campaign's cards: OPPORTUNITY_EDIT and its manager or VIEW_ALL."""
+    return viewer.can(Permission.OPPORTUNITY_EDIT) and (
+        campaign.manager_id == viewer.pk or viewer.can(Permission.VIEW_ALL)
+    )
+
+
 def card_campaigns(viewer: User) -> QuerySet[Campaign] | None:
     """The campaigns whose cards the viewer may see (None: no card at all)."""
     if not viewer.can(Permission.OPPORTUNITY_ACCESS):

@@ -13,12 +13,11 @@ from models import (
     Campaign,
     Opportunity,
     OpportunityResult,
-    Permission,
     User,
     raw_sql,
 )
 from models.ranking import keys_between
-from resolvers.access import can_see_cards, visible_card
+from resolvers.access import can_see_cards, may_assign_cards, may_change_card, visible_card
 from resolvers.assignment import current_members, pick, rotation_members, set_owner
 from resolvers.board import Target, log_move
 from resolvers.context import Context
@@ -101,15 +100,6 @@ async def _locked(campaign: Campaign, pks: list[int]) -> dict[int, Opportunity]:
     return {int(row["id"]): build(row) for row in rows}
 
 
-def _may_edit(viewer: User, card: Opportunity, campaign: Campaign) -> bool:
-    """schema/guards.CanEditOpportunity's rule, for each card of the call."""
-    return viewer.can(Permission.OPPORTUNITY_EDIT) and bool(
-        card.owner_id == viewer.pk
-        or campaign.manager_id == viewer.pk
-        or viewer.can(Permission.VIEW_ALL)
-    )
-
-
 async def move_many(
     context: Context, ids: list[str], stage_id: str, after_id: str | None
 ) -> BulkOutcome:
@@ -130,7 +120,7 @@ async def move_many(
                 outcome.fail(one.position, one.global_id, _foreign(stage_id))
             elif one.card.pk not in locked:
                 outcome.fail(one.position, one.global_id, not_found("Opportunity", one.global_id))
-            elif not _may_edit(viewer, locked[one.card.pk], campaign):
+            elif not may_change_card(viewer, locked[one.card.pk], campaign):
                 outcome.fail(one.position, one.global_id, Forbidden(_EDIT_MESSAGE))
             else:
                 moving.append(locked[one.card.pk])
@@ -251,9 +241,7 @@ async def _assign_in(
     async with campaign_write(campaign_pk) as campaign:
         locked = await _locked(campaign, [one.card.pk for one in named])
         members = await current_members(campaign)
-        may_assign = viewer.can(Permission.OPPORTUNITY_EDIT) and (
-            campaign.manager_id == viewer.pk or viewer.can(Permission.VIEW_ALL)
-        )
+        may_assign = may_assign_cards(viewer, campaign)
         for one in named:
             card = locked.get(one.card.pk)
             if card is None:

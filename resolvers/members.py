@@ -16,9 +16,9 @@ from models import (
     EventKind,
     Opportunity,
     OpportunityResult,
-    Permission,
     User,
 )
+from resolvers.access import may_edit_campaign
 from resolvers.errors import BadUserInput, Forbidden
 from resolvers.writes import campaign_write, log_event
 
@@ -85,7 +85,7 @@ async def update_member(
         row = await CampaignMember.get_or_none(campaign_id=campaign.pk, user_id=user_pk)
         if row is None:
             raise BadUserInput("userId must be a participant of the campaign", field="userId")
-        may_edit = actor.pk == campaign.manager_id or actor.can(Permission.CAMPAIGN_EDIT)
+        may_edit = may_edit_campaign(actor, campaign)
         only_own_availability = (
             actor.pk == user_pk
             and isinstance(weight, UnsetType)

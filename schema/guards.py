@@ -24,7 +24,15 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from models import Campaign, Opportunity, Permission, User
-from resolvers.access import can_see_campaign, card_campaign, is_participant, visible_card
+from resolvers.access import (
+    can_see_campaign,
+    card_campaign,
+    is_participant,
+    may_assign_cards,
+    may_change_card,
+    may_edit_campaign,
+    visible_card,
+)
 from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, Unauthenticated, not_found
 from resolvers.ids import decode_any, decode_id, encode_id
@@ -106,11 +114,6 @@ class CanEditCampaign(_ForbiddenGuard):
         return may_edit_campaign(info.context.require_viewer(), campaign)
 
 
-def may_edit_campaign(viewer: User, campaign: Campaign) -> bool:
-    """Manager or CAMPAIGN_EDIT: who may change a campaign."""
-    return campaign.manager_id == viewer.pk or viewer.can(Permission.CAMPAIGN_EDIT)
-
-
 class CanPostInCampaign(_ForbiddenGuard):
     message = "only the campaign's manager and participants may post in its chat"
 
@@ -178,11 +181,7 @@ class CanEditOpportunity(_CardGuard):
     async def allows(
         self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
     ) -> bool:
-        return viewer.can(self.permission) and bool(
-            card.owner_id == viewer.pk
-            or campaign.manager_id == viewer.pk
-            or viewer.can(Permission.VIEW_ALL)
-        )
+        return may_change_card(viewer, card, campaign, self.permission)
 
 
 class CanDeleteOpportunity(CanEditOpportunity):
@@ -196,9 +195,7 @@ class CanAssignOpportunity(_CardGuard):
     async def allows(
         self, context: Context, viewer: User, card: Opportunity, campaign: Campaign
     ) -> bool:
-        return viewer.can(Permission.OPPORTUNITY_EDIT) and (
-            campaign.manager_id == viewer.pk or viewer.can(Permission.VIEW_ALL)
-        )
+        return may_assign_cards(viewer, campaign)
 
 
 class CanClaimOpportunity(_CardGuard):

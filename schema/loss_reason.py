@@ -7,11 +7,11 @@ from strawberry.types import Info
 
 from models import LossReason as LossReasonModel
 from resolvers import loss_reasons
-from resolvers.access import can_see_campaign
+from resolvers.access import can_see_campaign, may_edit_campaign
 from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, not_found
 from resolvers.ids import decode_id, encode_id
-from schema.guards import CanEditCampaign, IsAuthenticated, campaign_of_input, may_edit_campaign
+from schema.guards import CanEditCampaign, IsAuthenticated, campaign_of_input
 from schema.relay import Node
 
 

@@ -8,6 +8,7 @@ from models.loss_reason import LossReason
 from models.notification import Notification, NotificationKind
 from models.opportunity import Opportunity, OpportunityResult, OpportunitySource, StageChange
 from models.permission import Permission
+from models.retry_key import RetryKey
 from models.stage import Stage
 from models.stay import StageStay, StayEnd
 from models.user import User
@@ -30,6 +31,7 @@ __all__ = [
     "OpportunitySource",
     "Order",
     "Permission",
+    "RetryKey",
     "Stage",
     "StageChange",
     "StageStay",

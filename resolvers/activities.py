@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from models import Communication, CommunicationKind, Opportunity, Order, Task, User
+from resolvers import retry_keys
 from resolvers.customers import user_pk
 from resolvers.errors import BadUserInput
 from resolvers.validation import clean_amount, clean_optional_text, clean_text
@@ -24,7 +25,7 @@ async def log_communication(
     """Logged on the card, and so on its customer's communications too."""
     content = clean_text(content, "content")
     async with campaign_write(card.campaign_id):
-        return await Communication.create(
+        communication = await Communication.create(
             kind=kind,
             content=content,
             occurred_at=occurred_at or datetime.now(UTC),
@@ -32,6 +33,8 @@ async def log_communication(
             customer_id=card.customer_id,
             opportunity_id=card.pk,
         )
+        retry_keys.remember(Communication=communication.pk)
+    return communication
 
 
 async def create_task(
@@ -51,14 +54,17 @@ async def create_task(
         )
     title = clean_text(title, "title")
     async with campaign_write(card.campaign_id):
-        return await Task.create(
+        task = await Task.create(
             title=title, due_at=due_at, assignee_id=assignee, opportunity_id=card.pk
         )
+        retry_keys.remember(Task=task.pk)
+    return task
 
 
 async def complete_task(task: Task) -> Task:
     card = await Opportunity.get(id=task.opportunity_id).only("id", "campaign_id")
     async with campaign_write(card.campaign_id):
+        retry_keys.remember(Task=task.pk)
         task = await Task.select_for_update().get(id=task.pk)
         if not task.done:
             task.done = True
@@ -72,7 +78,7 @@ async def create_order(
     amount = clean_amount(amount)
     note = clean_optional_text(note, "note")
     async with campaign_write(card.campaign_id):
-        return await Order.create(
+        order = await Order.create(
             amount=amount,
             note=note,
             opportunity_id=card.pk,
@@ -80,3 +86,5 @@ async def create_order(
             campaign_id=card.campaign_id,
             created_by_id=author.pk,
         )
+        retry_keys.remember(Order=order.pk)
+    return order

@@ -4,9 +4,11 @@ batch id."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from models import (
     AssignmentReason,
@@ -17,6 +19,7 @@ from models import (
     raw_sql,
 )
 from models.ranking import keys_between
+from resolvers import retry_keys
 from resolvers.access import can_see_cards, may_assign_cards, may_change_card, visible_card
 from resolvers.assignment import current_members, pick, rotation_members, set_owner
 from resolvers.board import Target, log_move
@@ -58,6 +61,24 @@ class BulkOutcome:
     @property
     def failed(self) -> list[Failure]:
         return sorted(self._failed, key=lambda failure: failure.position)
+
+    def remember(self) -> None:
+        """This outcome, for a repeat of the call with its clientMutationId."""
+        retry_keys.remember(
+            bulk={
+                "batch_id": self.batch_id,
+                "succeeded": [card.pk for card in self.succeeded],
+                "failed": [dataclasses.astuple(failure) for failure in self.failed],
+            }
+        )
+
+    @classmethod
+    def remembered(cls, data: dict[str, Any]) -> BulkOutcome:
+        """The outcome a first call stored (its cards as they are now: the caller reads
+        them again)."""
+        outcome = cls(batch_id=str(data["batch_id"]))
+        outcome._failed = [Failure(*failure) for failure in data["failed"]]
+        return outcome
 
 
 def _check_count(ids: list[str]) -> None:
@@ -125,6 +146,7 @@ async def move_many(
             else:
                 moving.append(locked[one.card.pk])
         if not moving:
+            outcome.remember()
             return outcome
         following = await _first_after(target.pk, after, [card.pk for card in moving])
         ranks = keys_between(after[1] if after else None, following, len(moving))
@@ -135,6 +157,7 @@ async def move_many(
             )
             previous = card.pk
             outcome.succeeded.append(card)
+        outcome.remember()
     return outcome
 
 
@@ -221,6 +244,11 @@ async def assign_many(context: Context, ids: list[str], owner_id: str | None) ->
     for one in await _cards(context, ids, outcome):
         by_campaign.setdefault(one.card.campaign_id, []).append(one)
         positions[one.card.pk] = one.position
+    if len(by_campaign) > 1 and retry_keys.client_mutation_id() is not None:
+        raise BadUserInput(
+            "with a clientMutationId, the ids must be cards of one campaign (one transaction)",
+            field="ids",
+        )
     for campaign_pk, named in by_campaign.items():
         try:
             await _assign_in(campaign_pk, named, owner_pk, viewer, outcome)
@@ -269,6 +297,7 @@ async def _assign_in(
                         batch_id=outcome.batch_id,
                     )
                 outcome.succeeded.append(card)
+        outcome.remember()
 
 
 _ASSIGN_MESSAGE = "assigning needs OPPORTUNITY_EDIT and the campaign's manager or VIEW_ALL"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models import Campaign, ChatMessage, EventKind, User
+from resolvers import retry_keys
 from resolvers.errors import BadUserInput
 from resolvers.event_cursors import decode_event_cursor
 from resolvers.validation import text_limit
@@ -24,6 +25,7 @@ async def post_message(campaign: Campaign, author: User, body: str) -> ChatMessa
             campaign_id=locked.pk, author_id=author.pk, body=body, seq=locked.event_seq + 1
         )
         await log_event(locked, EventKind.CHAT_MESSAGE_POSTED, author, message_id=message.pk)
+        retry_keys.remember(ChatMessage=message.pk)
     return message
 
 

@@ -26,7 +26,7 @@ from models import (
 )
 from models.ranking import key_between
 from models.stage import active_stages
-from resolvers import stays
+from resolvers import retry_keys, stays
 from resolvers.access import member_ids
 from resolvers.assignment import (
     check_owner_is_member,
@@ -91,6 +91,7 @@ async def create_opportunity(context: Context, campaign: Campaign, new: NewCard)
             amount=clean_optional_amount(new.amount),
             expected_close_at=new.expected_close_at,
         )
+        retry_keys.remember(Opportunity=card.pk)
         await log_event(
             locked,
             EventKind.OPPORTUNITY_CREATED,
@@ -157,6 +158,7 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
             expected_close_at=source.expected_close_at,
             copied_from_id=source.pk,
         )
+        retry_keys.remember(Opportunity=card.pk)
         await log_event(
             locked,
             EventKind.OPPORTUNITY_CREATED,

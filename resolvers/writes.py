@@ -11,7 +11,7 @@ from models import Campaign, CampaignEvent, EventKind, Opportunity, User, raw_sq
 from realtime.after_commit import signal_after_commit, transaction
 from realtime.channels import campaign_channel
 from realtime.log import append_event
-from resolvers import stage_totals
+from resolvers import retry_keys, stage_totals
 from resolvers.errors import BadUserInput, Conflict, NotFound
 
 
@@ -37,6 +37,7 @@ async def campaign_write(
         campaign = raw_sql.builder(Campaign)(found[0])
         if not even_archived:
             refuse_if_archived(campaign)
+        retry_keys.queue_key()
         yield campaign
 
 
@@ -68,6 +69,9 @@ async def log_event(
     change one card only, `replaced`, given as they leave it.
     """
     columns = list(dict.fromkeys(columns))
+    client_mutation_id = retry_keys.client_mutation_id()
+    if client_mutation_id is not None:
+        data["client_mutation_id"] = client_mutation_id
     merged = None
     if columns and raw_sql.on_postgres():
         merged = stage_totals.in_event(columns, replaced)
@@ -100,6 +104,8 @@ async def card_write(
         campaign = raw_sql.builder(Campaign, _CAMPAIGN_PREFIX)(row)
         refuse_if_archived(campaign)
         card = raw_sql.builder(Opportunity)(row)
+        retry_keys.queue_key()
+        retry_keys.remember(Opportunity=card.pk)  # a change to one card answers with it
         if expected_version is not None and expected_version != card.version:
             raise Conflict(
                 f"the opportunity changed meanwhile (version {card.version}, "

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
 from resolvers import bulk
+from resolvers.access import visible_card
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
-from resolvers.ids import decode_id
+from resolvers.errors import NotFound
+from resolvers.ids import decode_id, encode_id
 from schema.guards import CanEditCampaign, IsAuthenticated
 from schema.opportunity import Opportunity
+from schema.retry_safe import KEY_DESCRIPTION, retry_safe
 
 
 @strawberry.input
@@ -19,14 +23,14 @@ class MoveOpportunitiesInput:
     ids: list[strawberry.ID]
     stage_id: strawberry.ID
     after_id: strawberry.ID | None = None
-    client_mutation_id: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
 class AssignOpportunitiesInput:
     ids: list[strawberry.ID]
     owner_id: strawberry.ID | None = None
-    client_mutation_id: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.type
@@ -56,20 +60,22 @@ class BulkResult:
         )
 
 
-def _no_retry_key(client_mutation_id: str | None) -> None:
-    """Safe retries (clientMutationId) are not built yet: a client counting on one must
-    not have its retry applied twice without knowing."""
-    if client_mutation_id is not None:
-        raise BadUserInput(
-            "clientMutationId is not supported yet: send the call without it",
-            field="clientMutationId",
-        )
+async def _bulk_answer(info: Info[Context, None], result: dict[str, Any]) -> BulkResult:
+    """A repeat's answer: the first call's outcome, its cards as they are now (those since
+    deleted or hidden left out)."""
+    outcome = bulk.BulkOutcome.remembered(result["bulk"])
+    for pk in result["bulk"]["succeeded"]:
+        try:
+            outcome.succeeded.append(await visible_card(info.context, encode_id("Opportunity", pk)))
+        except NotFound:
+            continue
+    return BulkResult.of(outcome)
 
 
 @strawberry.type
 class BulkMutation:
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated],
+        extensions=retry_safe(_bulk_answer, IsAuthenticated),
         description="Moves many cards of one campaign into one stage, placed in the given "
         "order right after afterId (first when null). Each card succeeds or fails on its "
         "own; the events of one call share a batchId. At most 500 ids.",
@@ -77,21 +83,19 @@ class BulkMutation:
     async def move_opportunities(
         self, info: Info[Context, None], input: MoveOpportunitiesInput
     ) -> BulkResult:
-        _no_retry_key(input.client_mutation_id)
         outcome = await bulk.move_many(
             info.context, [str(i) for i in input.ids], input.stage_id, input.after_id
         )
         return BulkResult.of(outcome)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated],
+        extensions=retry_safe(_bulk_answer, IsAuthenticated),
         description="Like moveOpportunities, for owners: the manager's bulk assignment "
         "(ownerId null: unowned).",
     )
     async def assign_opportunities(
         self, info: Info[Context, None], input: AssignOpportunitiesInput
     ) -> BulkResult:
-        _no_retry_key(input.client_mutation_id)
         outcome = await bulk.assign_many(info.context, [str(i) for i in input.ids], input.owner_id)
         return BulkResult.of(outcome)
 

@@ -16,6 +16,7 @@ from resolvers.ids import encode_id
 from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input
 from schema.lazy_types import lazy_type
 from schema.relay import Node, PageInfo
+from schema.retry_safe import KEY_DESCRIPTION, retry_safe, row_answer
 from schema.user import User, load_user
 
 if TYPE_CHECKING:
@@ -95,11 +96,14 @@ class ChatMessageConnection:
 class PostChatMessageInput:
     campaign_id: strawberry.ID
     body: str = strawberry.field(description="1 to 4000 characters, not blank.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.type
 class ChatMutation:
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanPostInCampaign])
+    @strawberry.mutation(
+        extensions=retry_safe(row_answer("ChatMessage"), IsAuthenticated, CanPostInCampaign),
+    )
     async def post_chat_message(
         self, info: Info[Context, None], input: PostChatMessageInput
     ) -> ChatMessage:

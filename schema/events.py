@@ -243,6 +243,14 @@ class CampaignEvent:
         stored = self.row.data.get("stage_totals", [])
         return [StageTotals(totals=ColumnTotals.from_data(data)) for data in stored]
 
+    @strawberry.field(
+        description="The clientMutationId of the mutation that logged this event, so a "
+        "client can recognise its own change."
+    )
+    def client_mutation_id(self) -> str | None:
+        key = self.row.data.get("client_mutation_id")
+        return None if key is None else str(key)
+
     @strawberry.field(description="Shared by every event of one bulk mutation.")
     def batch_id(self) -> strawberry.ID | None:
         batch = self.row.data.get("batch_id")

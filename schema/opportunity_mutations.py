@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import UNSET
@@ -31,6 +32,7 @@ from schema.guards import (
     campaign_of_input,
 )
 from schema.opportunity import Communication, Opportunity, Order, Task
+from schema.retry_safe import KEY_DESCRIPTION, card_answer, deleted_answer, retry_safe, row_answer
 
 
 @strawberry.input
@@ -54,6 +56,7 @@ class CreateOpportunityInput:
     source: OpportunitySource = OpportunitySource.COMPANY_DATA
     amount: Decimal | None = None
     expected_close_at: datetime | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -68,6 +71,7 @@ class UpdateOpportunityInput:
     expected_close_at: datetime | None = strawberry.field(
         default=UNSET, description="Null clears it; omitted leaves it."
     )
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -80,6 +84,7 @@ class MoveOpportunityInput:
         "it first.",
     )
     expected_version: int | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -89,6 +94,7 @@ class AssignOpportunityInput:
         default=None, description="Null leaves it unowned."
     )
     expected_version: int | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -97,6 +103,7 @@ class CopyOpportunityInput:
     campaign_id: strawberry.ID = strawberry.field(
         description="The same campaign is allowed only when it allows duplicate opportunities."
     )
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -107,6 +114,7 @@ class MarkOpportunityWonInput:
         description="The order created with the win, in the same transaction."
     )
     order_note: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -118,6 +126,7 @@ class MarkOpportunityLostInput:
         default=None,
         description="One of the campaign's loss reasons (not archived); `reason` stays the note.",
     )
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -126,6 +135,7 @@ class LogCommunicationInput:
     kind: CommunicationKind
     content: str
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -134,6 +144,7 @@ class CreateTaskInput:
     title: str
     due_at: datetime | None = None
     assignee_id: strawberry.ID | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.input
@@ -141,12 +152,13 @@ class CreateOrderInput:
     opportunity_id: strawberry.ID
     amount: Decimal
     note: str | None = None
+    client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
 
 
 @strawberry.type
 class OpportunityMutation:
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanCreateOpportunity],
+        extensions=retry_safe(card_answer, IsAuthenticated, CanCreateOpportunity),
         description="Adds a customer to a campaign, from the campaign's side or the customer's: "
         "both send this.",
     )
@@ -171,7 +183,7 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(card)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(extensions=retry_safe(card_answer, IsAuthenticated, CanEditOpportunity))
     async def update_opportunity(
         self, info: Info[Context, None], input: UpdateOpportunityInput
     ) -> Opportunity:
@@ -187,7 +199,7 @@ class OpportunityMutation:
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanEditOpportunity],
+        extensions=retry_safe(card_answer, IsAuthenticated, CanEditOpportunity),
         description="Kanban drag and drop: change stage and/or place within the column.",
     )
     async def move_opportunity(
@@ -202,7 +214,9 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(move.card)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanAssignOpportunity])
+    @strawberry.mutation(
+        extensions=retry_safe(card_answer, IsAuthenticated, CanAssignOpportunity),
+    )
     async def assign_opportunity(
         self, info: Info[Context, None], input: AssignOpportunityInput
     ) -> Opportunity:
@@ -214,17 +228,24 @@ class OpportunityMutation:
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanClaimOpportunity],
+        extensions=retry_safe(card_answer, IsAuthenticated, CanClaimOpportunity),
         description="A participant takes an unowned opportunity; CONFLICT if someone was first.",
     )
-    async def claim_opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity:
+    async def claim_opportunity(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        client_mutation_id: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
+    ) -> Opportunity:
         card = await assignment.claim(
             await visible_card(info.context, id), info.context.require_viewer()
         )
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanCopyOpportunity],
+        extensions=retry_safe(card_answer, IsAuthenticated, CanCopyOpportunity),
         description="The copy lands in the first approach step of the target campaign.",
     )
     async def copy_opportunity(
@@ -237,7 +258,7 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(card)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(extensions=retry_safe(card_answer, IsAuthenticated, CanEditOpportunity))
     async def mark_opportunity_won(
         self, info: Info[Context, None], input: MarkOpportunityWonInput
     ) -> Opportunity:
@@ -250,7 +271,7 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(card)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(extensions=retry_safe(card_answer, IsAuthenticated, CanEditOpportunity))
     async def mark_opportunity_lost(
         self, info: Info[Context, None], input: MarkOpportunityLostInput
     ) -> Opportunity:
@@ -263,25 +284,41 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(card)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanReopenOpportunity])
-    async def reopen_opportunity(self, info: Info[Context, None], id: strawberry.ID) -> Opportunity:
+    @strawberry.mutation(
+        extensions=retry_safe(card_answer, IsAuthenticated, CanReopenOpportunity),
+    )
+    async def reopen_opportunity(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        client_mutation_id: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
+    ) -> Opportunity:
         card = await outcomes.reopen(
             await visible_card(info.context, id), info.context.require_viewer()
         )
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated, CanDeleteOpportunity],
+        extensions=retry_safe(deleted_answer, IsAuthenticated, CanDeleteOpportunity),
         description="Returns the deleted opportunity's id.",
     )
     async def delete_opportunity(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        client_mutation_id: Annotated[
+            str | None, strawberry.argument(description=KEY_DESCRIPTION)
+        ] = None,
     ) -> strawberry.ID:
         card = await visible_card(info.context, id)
         await opportunities.delete_opportunity(card, info.context.require_viewer())
         return strawberry.ID(encode_id("Opportunity", card.pk))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(
+        extensions=retry_safe(row_answer("Communication"), IsAuthenticated, CanEditOpportunity),
+    )
     async def log_communication(
         self, info: Info[Context, None], input: LogCommunicationInput
     ) -> Communication:
@@ -294,7 +331,9 @@ class OpportunityMutation:
         )
         return Communication.from_model(row)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(
+        extensions=retry_safe(row_answer("Task"), IsAuthenticated, CanEditOpportunity),
+    )
     async def create_task(self, info: Info[Context, None], input: CreateTaskInput) -> Task:
         card = await visible_card(info.context, input.opportunity_id)
         row = await activities.create_task(
@@ -313,7 +352,9 @@ class OpportunityMutation:
             raise not_found("Task", id)
         return Task.from_model(await activities.complete_task(task))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated, CanEditOpportunity])
+    @strawberry.mutation(
+        extensions=retry_safe(row_answer("Order"), IsAuthenticated, CanEditOpportunity),
+    )
     async def create_order(self, info: Info[Context, None], input: CreateOrderInput) -> Order:
         row = await activities.create_order(
             await visible_card(info.context, input.opportunity_id),

@@ -38,7 +38,12 @@ from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
 from server.auth import JwtTokens
-from server.background import log_retention, registration_watch, rotting_watch
+from server.background import (
+    log_retention,
+    registration_watch,
+    retry_key_purge,
+    rotting_watch,
+)
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.direct_post import answer_directly, takes
@@ -180,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 registration_watch(bus, settings.registration_check_seconds),
                 rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),
+                retry_key_purge(),
             ):
                 graphql.bus = bus
                 graphql.use_store(store)

@@ -15,6 +15,7 @@ from models.database import is_unreachable
 from realtime.after_commit import publishing_to
 from realtime.bus import Bus
 from realtime.log import purge_before
+from resolvers import retry_keys
 from resolvers.registration import notify_overdue_registrations
 from resolvers.rotting_watch import log_rotting_cards
 
@@ -76,6 +77,13 @@ def rotting_watch(bus: Bus, seconds: float) -> AbstractAsyncContextManager[None]
             await log_rotting_cards(timezone.now())
 
     return periodic(seconds, check, "rotting check")
+
+
+def retry_key_purge() -> AbstractAsyncContextManager[None]:
+    """Drop clientMutationIds past their 24 hours, hourly."""
+    return periodic(
+        3600, lambda: retry_keys.purge(datetime.now(UTC) - retry_keys.WINDOW), "retry key purge"
+    )
 
 
 def log_retention(days: int) -> AbstractAsyncContextManager[None]:

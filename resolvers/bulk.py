@@ -20,7 +20,7 @@ from models import (
 )
 from models.ranking import keys_between
 from resolvers import retry_keys
-from resolvers.access import can_see_cards, may_assign_cards, may_change_card, visible_card
+from resolvers.access import can_see_cards, card_campaign, may_assign_cards, may_change_card
 from resolvers.assignment import current_members, pick, rotation_members, set_owner
 from resolvers.board import Target, log_move
 from resolvers.context import Context
@@ -89,22 +89,29 @@ def _check_count(ids: list[str]) -> None:
 
 
 async def _cards(context: Context, ids: list[str], outcome: BulkOutcome) -> list[Named]:
-    """The visible cards the ids name, in order, each once; the others fail as alone."""
+    """The visible cards the ids name, in order, each once; the others fail as alone
+    (NOT_FOUND, as resolvers/access.visible_card answers). One query for all the cards."""
+    pks = [_card_pk(global_id) for global_id in ids]
+    cards = await context.loaders.opportunity_by_id.load_many([pk for pk in pks if pk])
+    by_pk = {card.pk: card for card in cards if card is not None}
     found: list[Named] = []
     seen: set[int] = set()
-    for position, global_id in enumerate(ids):
-        try:
-            card = await visible_card(context, global_id)
-        except AppError as error:
-            outcome.fail(position, global_id, error)
-            continue
-        if card.pk in seen:
+    for position, (global_id, pk) in enumerate(zip(ids, pks, strict=True)):
+        card = by_pk.get(pk) if pk else None
+        if card is None or not await can_see_cards(context, await card_campaign(context, card)):
+            outcome.fail(position, global_id, not_found("Opportunity", global_id))
+        elif card.pk in seen:
             twice = BadUserInput("this opportunity is named twice", field="ids")
             outcome.fail(position, global_id, twice)
-            continue
-        seen.add(card.pk)
-        found.append(Named(position, global_id, card))
+        else:
+            seen.add(card.pk)
+            found.append(Named(position, global_id, card))
     return found
+
+
+def _card_pk(global_id: str) -> int | None:
+    decoded = decode_any(global_id)
+    return decoded[1] if decoded is not None and decoded[0] == "Opportunity" else None
 
 
 async def _locked(campaign: Campaign, pks: list[int]) -> dict[int, Opportunity]:
@@ -174,18 +181,14 @@ async def _target(context: Context, stage_id: str) -> tuple[int, Target]:
     """(its campaign, the step), when it is a step (not removed) of a campaign whose cards
     the viewer sees; NOT_FOUND otherwise."""
     decoded = decode_any(stage_id)
-    rows = []
+    stage = campaign = None
     if decoded is not None and decoded[0] == "Stage":
-        rows = await raw_sql.rows(
-            "SELECT id, campaign_id, probability, removed_at FROM stage WHERE id = $1",
-            decoded[1],
-        )
-    campaign = None
-    if rows and rows[0]["removed_at"] is None:
-        campaign = await context.loaders.campaign_by_id.load(int(rows[0]["campaign_id"]))
-    if campaign is None or not await can_see_cards(context, campaign):
+        stage = await context.loaders.stage_by_id.load(decoded[1])
+    if stage is not None and stage.removed_at is None:
+        campaign = await context.loaders.campaign_by_id.load(stage.campaign_id)
+    if stage is None or campaign is None or not await can_see_cards(context, campaign):
         raise not_found("Stage", stage_id)
-    return campaign.pk, Target(int(rows[0]["id"]), rows[0]["probability"])
+    return campaign.pk, Target(stage.pk, stage.probability)
 
 
 async def _after(

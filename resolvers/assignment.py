@@ -96,19 +96,31 @@ async def set_owner(
     card.overdue_notified = False
     card.version += 1
     await card.save()
+    await log_assigned(campaign, card, previous, actor, reason, **data)
+    if owner_pk is not None:
+        await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)
+
+
+async def log_assigned(
+    campaign: Campaign,
+    card: Opportunity,
+    previous_owner_pk: int | None,
+    actor: User | None,
+    reason: AssignmentReason,
+    **data: Any,
+) -> None:
+    """The OpportunityAssigned event of the card's owner change (its owner as it is now)."""
     await log_event(
         campaign,
         EventKind.OPPORTUNITY_ASSIGNED,
         actor,
         columns=[card.stage_id],
         opportunity_id=card.pk,
-        previous_owner_id=previous,
-        owner_id=owner_pk,
+        previous_owner_id=previous_owner_pk,
+        owner_id=card.owner_id,
         reason=reason.value,
         **data,
     )
-    if owner_pk is not None:
-        await notify(NotificationKind.OPPORTUNITY_ASSIGNED, [owner_pk], actor=actor, card=card)
 
 
 async def claim(card: Opportunity, viewer: User) -> Opportunity:

@@ -30,6 +30,7 @@ from resolvers import retry_keys, stays
 from resolvers.access import member_ids
 from resolvers.assignment import (
     check_owner_is_member,
+    log_assigned,
     next_in_rotation,
     registration_deadline,
     tell_manager_nobody_is_free,
@@ -119,16 +120,7 @@ async def _log_first_owner(
     """After OpportunityCreated, the card's owner as an OpportunityAssigned event; a card
     automatic assignment could give to nobody waits unowned, and its manager is told."""
     if card.owner_id is not None:
-        await log_event(
-            campaign,
-            EventKind.OPPORTUNITY_ASSIGNED,
-            actor,
-            columns=[card.stage_id],
-            opportunity_id=card.pk,
-            previous_owner_id=None,
-            owner_id=card.owner_id,
-            reason=reason.value,
-        )
+        await log_assigned(campaign, card, None, actor, reason)
     elif campaign.auto_assign:
         await tell_manager_nobody_is_free(campaign, card)
 

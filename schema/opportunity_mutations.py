@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
 
 import strawberry
 from strawberry import UNSET
@@ -32,7 +31,14 @@ from schema.guards import (
     campaign_of_input,
 )
 from schema.opportunity import Communication, Opportunity, Order, Task
-from schema.retry_safe import KEY_DESCRIPTION, card_answer, deleted_answer, retry_safe, row_answer
+from schema.retry_safe import (
+    KEY_DESCRIPTION,
+    RetryKeyArgument,
+    card_answer,
+    deleted_answer,
+    retry_safe,
+    row_answer,
+)
 
 
 @strawberry.input
@@ -235,9 +241,7 @@ class OpportunityMutation:
         self,
         info: Info[Context, None],
         id: strawberry.ID,
-        client_mutation_id: Annotated[
-            str | None, strawberry.argument(description=KEY_DESCRIPTION)
-        ] = None,
+        client_mutation_id: RetryKeyArgument = None,
     ) -> Opportunity:
         card = await assignment.claim(
             await visible_card(info.context, id), info.context.require_viewer()
@@ -291,9 +295,7 @@ class OpportunityMutation:
         self,
         info: Info[Context, None],
         id: strawberry.ID,
-        client_mutation_id: Annotated[
-            str | None, strawberry.argument(description=KEY_DESCRIPTION)
-        ] = None,
+        client_mutation_id: RetryKeyArgument = None,
     ) -> Opportunity:
         card = await outcomes.reopen(
             await visible_card(info.context, id), info.context.require_viewer()
@@ -308,9 +310,7 @@ class OpportunityMutation:
         self,
         info: Info[Context, None],
         id: strawberry.ID,
-        client_mutation_id: Annotated[
-            str | None, strawberry.argument(description=KEY_DESCRIPTION)
-        ] = None,
+        client_mutation_id: RetryKeyArgument = None,
     ) -> strawberry.ID:
         card = await visible_card(info.context, id)
         await opportunities.delete_opportunity(card, info.context.require_viewer())

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -28,6 +28,9 @@ KEY_DESCRIPTION = (
     "Idempotency key, unique per user for 24 hours: a repeat returns the first result and "
     "changes nothing; events carry it."
 )
+
+# A mutation's clientMutationId when it is an argument of its own (not in its input).
+RetryKeyArgument = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 Answer = Callable[[Info[Context, None], dict[str, Any]], Awaitable[Any]]
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 
 from models import CampaignEvent, EventKind, Opportunity, Permission, Stage
+from tests.card_helpers import SALES
 from tests.factories import gid, make_campaign, make_customer, make_opportunity, make_user
 
-SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
 MOVE_MANY = """
 mutation Move($i: MoveOpportunitiesInput!) {
   moveOpportunities(input: $i) { batchId succeeded { id } failed { id code message } }

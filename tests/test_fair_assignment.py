@@ -21,15 +21,14 @@ from models import (
     NotificationKind,
     Opportunity,
     OpportunityResult,
-    Permission,
     User,
 )
 from server.auth import JwtTokens
+from tests.card_helpers import SALES
 from tests.conftest import TEST_SECRET
 from tests.factories import gid, make_campaign, make_customer, make_user
 from tests.live import post, serving
 
-SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
 CREATE = """
 mutation Create($i: CreateOpportunityInput!) { createOpportunity(input: $i) { id owner { id } } }
 """

@@ -2,6 +2,7 @@
 
 from models.activity import Communication, CommunicationKind, Order, Task
 from models.campaign import Campaign, CampaignMember
+from models.chat_read import ChatRead
 from models.customer import Customer
 from models.event import AssignmentReason, CampaignEvent, ChatMessage, EventKind
 from models.loss_reason import LossReason
@@ -19,6 +20,7 @@ __all__ = [
     "CampaignEvent",
     "CampaignMember",
     "ChatMessage",
+    "ChatRead",
     "Communication",
     "CommunicationKind",
     "Customer",

@@ -22,6 +22,8 @@ class EventKind(StrEnum):
     OPPORTUNITY_REOPENED = "OpportunityReopened"
     OPPORTUNITY_DELETED = "OpportunityDeleted"
     CHAT_MESSAGE_POSTED = "ChatMessagePosted"
+    CHAT_MESSAGE_EDITED = "ChatMessageEdited"
+    CHAT_MESSAGE_DELETED = "ChatMessageDeleted"
     CAMPAIGN_UPDATED = "CampaignUpdated"
     OPPORTUNITY_ROTTING = "OpportunityRotting"
 
@@ -71,9 +73,13 @@ class ChatMessage(Model):
         "models.User", related_name="chat_messages", on_delete=fields.CASCADE
     )
     author_id: int
-    body = fields.TextField()
+    body = fields.TextField()  # empty once deleted
     created_at = fields.DatetimeField(auto_now_add=True)
     seq = fields.BigIntField()
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    # The users it mentions (each told with a MENTIONED notification), in the order named.
+    mention_ids: list[int] = fields.JSONField(default=list)
 
     class Meta:
         table = "chat_message"

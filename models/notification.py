@@ -8,6 +8,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.campaign import Campaign
+    from models.event import ChatMessage
     from models.opportunity import Opportunity
     from models.user import User
 
@@ -18,6 +19,7 @@ class NotificationKind(StrEnum):
     REGISTRATION_OVERDUE = "REGISTRATION_OVERDUE"
     OPPORTUNITY_ROTTING = "OPPORTUNITY_ROTTING"
     NO_ASSIGNEE_AVAILABLE = "NO_ASSIGNEE_AVAILABLE"
+    MENTIONED = "MENTIONED"
 
 
 class Notification(Model):
@@ -41,6 +43,10 @@ class Notification(Model):
         "models.User", related_name="caused_notifications", null=True, on_delete=fields.SET_NULL
     )
     actor_id: int | None
+    chat_message: fields.ForeignKeyNullableRelation[ChatMessage] = fields.ForeignKeyField(
+        "models.ChatMessage", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    chat_message_id: int | None
     seq = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)

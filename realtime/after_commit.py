@@ -22,6 +22,7 @@ T = TypeVar("T")
 @dataclass
 class _Outbox:
     signals: list[tuple[str, int]] = field(default_factory=list)
+    notices: list[tuple[str, str]] = field(default_factory=list)
     queues: dict[str, list[Any]] = field(default_factory=dict)
     flushes: dict[str, Callable[[list[Any]], Awaitable[None]]] = field(default_factory=dict)
 
@@ -57,11 +58,18 @@ async def transaction() -> AsyncIterator[None]:
     if bus is not None:
         for channel, seq in outbox.signals:
             bus.publish_soon(channel, seq)
+        for channel, notice in outbox.notices:
+            bus.notice_soon(channel, notice)
 
 
 def signal_after_commit(channel: str, seq: int) -> None:
     """Queue "row `seq` committed on `channel`" for the enclosing transaction."""
     _outbox().signals.append((channel, seq))
+
+
+def notice_after_commit(channel: str, notice: str) -> None:
+    """Queue a notice (realtime/signals.py) on `channel` for the enclosing transaction."""
+    _outbox().notices.append((channel, notice))
 
 
 def queue_until_commit(name: str, flush: Callable[[list[T]], Awaitable[None]]) -> list[T]:

@@ -12,7 +12,9 @@ from broadcaster import Broadcast
 
 from realtime.hub import Hub
 from realtime.log import Log
-from realtime.redis_backend import RedisBackend
+from realtime.presence import Presence, open_presence
+from realtime.redis_backend import RESYNC, RedisBackend
+from realtime.signals import MAX_PENDING, Notices
 
 logger = logging.getLogger("funnelgraph.realtime")
 FLUSH_SECONDS = 2.0
@@ -22,9 +24,12 @@ class Bus:
     def __init__(self, broadcast: Broadcast) -> None:
         self.broadcast = broadcast
         self.hub = Hub(broadcast, Log())
+        self.notices = Notices(broadcast)
+        self.presence: Presence | None = None  # open_bus opens it
         # Newest committed seq per channel, not yet published: coalesced, so bounded
         # by the number of channels however long Redis is away.
         self._outgoing: dict[str, int] = {}
+        self._outgoing_notices: dict[str, set[str]] = {}
         self._wake = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
 
@@ -48,6 +53,16 @@ class Bus:
         self._outgoing[channel] = max(seq, self._outgoing.get(channel, seq))
         self._wake.set()
 
+    def notice_soon(self, channel: str, notice: str) -> None:
+        """Tell every process's listeners on `channel`, soon, to look again (see
+        realtime/signals.py); like publish_soon, it never waits for Redis."""
+        pending = self._outgoing_notices.setdefault(channel, set())
+        pending.add(notice)
+        if len(pending) > MAX_PENDING:  # Redis away for long: listeners re-read it all
+            pending.clear()
+            pending.add(RESYNC)
+        self._wake.set()
+
     async def _publish_forever(self) -> None:
         while True:
             await self._wake.wait()
@@ -56,9 +71,12 @@ class Bus:
 
     async def _flush(self) -> None:
         outgoing, self._outgoing = self._outgoing, {}
-        for channel, seq in outgoing.items():
+        notices, self._outgoing_notices = self._outgoing_notices, {}
+        messages = [(channel, str(seq)) for channel, seq in outgoing.items()]
+        messages += [(channel, text) for channel, texts in notices.items() for text in texts]
+        for channel, message in messages:
             try:
-                await self.broadcast.publish(channel, str(seq))
+                await self.broadcast.publish(channel, message)
             except Exception:  # Redis down or the like: the log stays the source of truth
                 logger.warning("publishing on %s failed; streams will read the log", channel)
 
@@ -72,7 +90,9 @@ async def open_bus(redis_url: str | None) -> AsyncIterator[Bus]:
     bus = Bus(broadcast)
     bus.start()
     try:
-        yield bus
+        async with open_presence(redis_url, bus.notices, bus.notice_soon) as presence:
+            bus.presence = presence
+            yield bus
     finally:
         await bus.stop()
         await broadcast.disconnect()

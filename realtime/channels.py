@@ -4,6 +4,10 @@ from __future__ import annotations
 
 CAMPAIGN = "campaign"
 USER = "user"
+# Notice channels (realtime/signals.py): chat changes anywhere, for unread counts; and
+# one per campaign for who is on it.
+CHAT_NOTICES = "chat-notices"
+PRESENCE = "presence"
 
 
 def campaign_channel(campaign_pk: int) -> str:
@@ -12,6 +16,10 @@ def campaign_channel(campaign_pk: int) -> str:
 
 def user_channel(user_pk: int) -> str:
     return f"{USER}:{user_pk}"
+
+
+def presence_channel(campaign_pk: int) -> str:
+    return f"{PRESENCE}:{campaign_pk}"
 
 
 def channel_kind(channel: str) -> tuple[str, int]:

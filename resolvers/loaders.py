@@ -26,6 +26,7 @@ from models import (
     User,
     raw_sql,
 )
+from resolvers.chat_counts import Unread, viewer_unread
 from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
 from resolvers.pagination import Page, PageArgs
@@ -215,6 +216,16 @@ class Loaders:
     @cached_property
     def contact_visible_by_customer(self) -> DataLoader[int, bool]:
         return DataLoader(load_fn=self._contact_visible)
+
+    @cached_property
+    def chat_unread_by_campaign(self) -> DataLoader[int, Unread | None]:
+        """The viewer's own unread count and read marker in each campaign."""
+        return DataLoader(load_fn=self._chat_unread)
+
+    async def _chat_unread(self, campaign_pks: list[int]) -> list[Unread | None]:
+        if self.viewer is None:
+            return [None] * len(campaign_pks)
+        return await viewer_unread(self.viewer, campaign_pks)
 
     @cached_property
     def column_by_stage(self) -> DataLoader[tuple[int, PageArgs], Page[Opportunity]]:

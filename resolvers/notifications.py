@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from models import Notification, NotificationKind, Opportunity, User
+from models import ChatMessage, Notification, NotificationKind, Opportunity, User
 from realtime.after_commit import queue_until_commit, signal_after_commit
 from realtime.channels import user_channel
 from resolvers.errors import BadUserInput
@@ -30,16 +30,30 @@ async def notify(
     They are written just before commit, so each recipient's row is locked once,
     in recipient order, by every transaction: no two writers deadlock.
     """
+    _queue(kind, recipients, actor, opportunity_id=card.pk, campaign_id=card.campaign_id)
+
+
+def notify_mentioned(recipients: Iterable[int], *, actor: User, message: ChatMessage) -> None:
+    """A MENTIONED notification with the message to each user it mentions (not its author)."""
+    _queue(
+        NotificationKind.MENTIONED,
+        recipients,
+        actor,
+        campaign_id=message.campaign_id,
+        chat_message_id=message.pk,
+    )
+
+
+def _queue(
+    kind: NotificationKind,
+    recipients: Iterable[int | None],
+    actor: User | None,
+    **about: int,
+) -> None:
     actor_pk = actor.pk if actor else None
     queued: list[Notification] = queue_until_commit("notifications", _write_queued)
     queued += [
-        Notification(
-            recipient_id=pk,
-            kind=kind,
-            opportunity_id=card.pk,
-            campaign_id=card.campaign_id,
-            actor_id=actor_pk,
-        )
+        Notification(recipient_id=pk, kind=kind, actor_id=actor_pk, **about)
         for pk in dict.fromkeys(recipients)
         if pk is not None and pk != actor_pk
     ]

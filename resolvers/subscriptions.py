@@ -52,6 +52,7 @@ class _Access:
     manager_pk: int | None
     members: frozenset[int]
     seq: int
+    exists: bool = True
 
 
 _campaign_access: SharedReads[_Access] = SharedReads(RECHECK_SECONDS)
@@ -63,7 +64,7 @@ def forget_access() -> None:
     forget_viewers()
 
 
-async def _access(campaign_pk: int, at_least_seq: int) -> _Access:
+async def campaign_access(campaign_pk: int, at_least_seq: int) -> _Access:
     """The campaign's manager and participants, re-read when stale or older than a seq."""
     return await _campaign_access.get(
         campaign_pk,
@@ -79,6 +80,7 @@ async def _read_access(campaign_pk: int) -> _Access:
         campaign.manager_id if campaign else None,
         frozenset(cast("list[int]", members)),
         int(campaign.event_seq) if campaign else 0,
+        campaign is not None,
     )
 
 
@@ -131,14 +133,19 @@ class AccessWatch:
         return None
 
     async def check(self, event: CampaignEvent) -> Scope:
+        # A CampaignUpdated event may change membership: access as of its seq at least.
+        updated = event.kind == EventKind.CAMPAIGN_UPDATED
+        return await self.check_at(int(event.seq) if updated else 0)
+
+    async def check_at(self, at_least: int) -> Scope:
+        """The viewer's scope with access as of event seq `at_least` at least;
+        FORBIDDEN once they may not see the campaign."""
         viewer = self._context.viewer
         fresh = None
         if viewer is not None:
             read_viewer = partial(fresh_viewer, viewer.pk)
             fresh = await until_reachable(read_viewer, "re-reading a viewer")
-        # A CampaignUpdated event may change membership: access as of its seq at least.
-        at_least = int(event.seq) if event.kind == EventKind.CAMPAIGN_UPDATED else 0
-        read_access = partial(_access, self._campaign_pk, at_least)
+        read_access = partial(campaign_access, self._campaign_pk, at_least)
         access = await until_reachable(read_access, "re-reading campaign access")
         if fresh is not viewer:
             self._context.viewer = fresh
@@ -166,7 +173,7 @@ async def campaign_events_seen(
     context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
 ) -> AsyncIterator[Seen]:
     """campaign_events, each with the viewer's scope as of that event."""
-    bus = _bus(context)
+    bus = stream_bus(context)
     head = await log.last_seq(campaign.pk)
     start = head if after is None else decode_event_cursor(after, campaign.pk)
     if start > head:
@@ -200,7 +207,7 @@ async def chat_message_of(event: CampaignEvent) -> ChatMessage:
 
 async def my_notifications(context: Context, after: str | None) -> AsyncIterator[Notification]:
     viewer = context.require_viewer()
-    bus = _bus(context)
+    bus = stream_bus(context)
     head = (await User.get(id=viewer.pk)).notification_seq
     start = head if after is None else decode_notification_cursor(after)
     channel = user_channel(viewer.pk)
@@ -208,7 +215,7 @@ async def my_notifications(context: Context, after: str | None) -> AsyncIterator
         yield row
 
 
-def _bus(context: Context) -> Bus:
+def stream_bus(context: Context) -> Bus:
     bus = context.bus
     if bus is None:
         raise RuntimeError("no realtime bus: the app's lifespan opens one")

@@ -8,10 +8,12 @@ from functools import cache
 from typing import Any
 
 from models import Campaign, CampaignEvent, EventKind, Opportunity, User, raw_sql
-from realtime.after_commit import signal_after_commit, transaction
-from realtime.channels import campaign_channel
+from realtime.after_commit import notice_after_commit, signal_after_commit, transaction
+from realtime.channels import CHAT_NOTICES, campaign_channel, presence_channel
 from realtime.log import append_event
+from realtime.presence import access_notice
 from resolvers import retry_keys, stage_totals
+from resolvers.chat_counts import changed_notice
 from resolvers.errors import BadUserInput, Conflict, NotFound
 
 
@@ -83,7 +85,26 @@ async def log_event(
         data["stage_totals"] = [t.as_data() for t in await stage_totals.column_totals(columns)]
     event = await append_event(campaign, kind, actor, writes=together_with, merged=merged, **data)
     signal_after_commit(campaign_channel(campaign.pk), event.seq)
+    _notice_state_followers(campaign.pk, kind, event.seq)
     return event
+
+
+UNREAD_MOVERS = frozenset(
+    {
+        EventKind.CHAT_MESSAGE_POSTED,
+        EventKind.CHAT_MESSAGE_EDITED,
+        EventKind.CHAT_MESSAGE_DELETED,
+        EventKind.CAMPAIGN_UPDATED,  # members come and go
+    }
+)
+
+
+def _notice_state_followers(campaign_pk: int, kind: EventKind, seq: int) -> None:
+    """Unread counts and presence follow no log: tell their streams to look again."""
+    if kind in UNREAD_MOVERS:
+        notice_after_commit(CHAT_NOTICES, changed_notice(campaign_pk, seq))
+    if kind == EventKind.CAMPAIGN_UPDATED:
+        notice_after_commit(presence_channel(campaign_pk), access_notice(seq))
 
 
 @asynccontextmanager

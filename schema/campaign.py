@@ -18,7 +18,7 @@ from resolvers import campaign_lifecycle, campaigns, chat, opportunity_reads, st
 from resolvers.campaign_stats import campaign_figures
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, not_found
-from resolvers.event_cursors import last_event_cursor
+from resolvers.event_cursors import event_cursor, last_event_cursor
 from resolvers.ids import decode_id, encode_id
 from resolvers.members import members_of
 from resolvers.pagination import PageArgs
@@ -262,6 +262,24 @@ class Campaign(Node):
         assert campaign is not None
         rows, has_older = await chat.history(campaign, last, before)
         return ChatMessageConnection.of(rows, has_older, before is not None)
+
+    @strawberry.field(
+        description="Chat messages posted by others after the viewer's read marker, deleted "
+        "ones excluded."
+    )
+    async def unread_chat_count(self, info: Info[Context, None]) -> int:
+        found = await info.context.loaders.chat_unread_by_campaign.load(self.pk)
+        return 0 if found is None else found.count
+
+    @strawberry.field(
+        description="The cursor of the newest chat message the viewer has marked read; null "
+        "before any."
+    )
+    async def chat_read_cursor(self, info: Info[Context, None]) -> str | None:
+        found = await info.context.loaders.chat_unread_by_campaign.load(self.pk)
+        if found is None or found.read_seq is None:
+            return None
+        return event_cursor(self.pk, found.read_seq)
 
     @strawberry.field(
         description="The cursor of the newest campaign event at the moment of this read: pass "

@@ -1,4 +1,5 @@
-"""Campaign chat: the ChatMessage type, its history connection and postChatMessage."""
+"""Campaign chat: the ChatMessage type, its history connection, and posting, editing,
+deleting and marking messages read."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from strawberry.types import Info
 
+from models import Campaign as CampaignModel
 from models import ChatMessage as ChatMessageModel
 from resolvers import chat
 from resolvers.context import Context
+from resolvers.errors import NotFound, not_found
 from resolvers.event_cursors import event_cursor
-from resolvers.ids import encode_id
-from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input
+from resolvers.ids import decode_any, encode_id
+from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input, visible_campaign
 from schema.lazy_types import lazy_type
 from schema.relay import Node, PageInfo
 from schema.retry_safe import KEY_DESCRIPTION, retry_safe, row_answer
@@ -61,6 +64,21 @@ class ChatMessage(Node):
     def cursor(self) -> str:
         return event_cursor(self.row.campaign_id, self.row.seq)
 
+    @strawberry.field(description="Set when its author edited the body.")
+    def edited_at(self) -> datetime | None:
+        return self.row.edited_at
+
+    @strawberry.field(description="Set when deleted; the body is then empty.")
+    def deleted_at(self) -> datetime | None:
+        return self.row.deleted_at
+
+    @strawberry.field(
+        description="Users mentioned in the message (each got a MENTIONED notification)."
+    )
+    async def mentions(self, info: Info[Context, None]) -> list[User]:
+        users = [await load_user(info, pk) for pk in self.row.mention_ids]
+        return [user for user in users if user is not None]
+
 
 @strawberry.type
 class ChatMessageEdge:
@@ -96,7 +114,18 @@ class ChatMessageConnection:
 class PostChatMessageInput:
     campaign_id: strawberry.ID
     body: str = strawberry.field(description="1 to 4000 characters, not blank.")
+    mention_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Users to notify (MENTIONED); each must be the manager or a participant, "
+        "else BAD_USER_INPUT.",
+    )
     client_mutation_id: str | None = strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+@strawberry.input
+class EditChatMessageInput:
+    id: strawberry.ID
+    body: str
 
 
 @strawberry.type
@@ -108,5 +137,58 @@ class ChatMutation:
         self, info: Info[Context, None], input: PostChatMessageInput
     ) -> ChatMessage:
         campaign = await campaign_of_input(info.context, input)
-        message = await chat.post_message(campaign, info.context.require_viewer(), input.body)
+        message = await chat.post_message(
+            campaign, info.context.require_viewer(), input.body, input.mention_ids or ()
+        )
         return ChatMessage.from_model(message)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The author, within the body limits of postChatMessage.",
+    )
+    async def edit_chat_message(
+        self, info: Info[Context, None], input: EditChatMessageInput
+    ) -> ChatMessage:
+        message, _ = await _visible_message(info.context, input.id)
+        edited = await chat.edit_message(message, info.context.require_viewer(), input.body)
+        return ChatMessage.from_model(edited)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The author or the campaign's manager.",
+    )
+    async def delete_chat_message(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ChatMessage:
+        message, campaign = await _visible_message(info.context, id)
+        deleted = await chat.delete_message(message, campaign, info.context.require_viewer())
+        return ChatMessage.from_model(deleted)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Moves the viewer's read marker up to that message's cursor (never "
+        "backwards); returns the campaign.",
+    )
+    async def mark_chat_read(
+        self, info: Info[Context, None], campaign_id: strawberry.ID, up_to: str
+    ) -> LazyCampaign:
+        campaign = await visible_campaign(info.context, campaign_id)
+        await chat.mark_read(campaign, info.context.require_viewer(), up_to)
+        return cast("Campaign", lazy_type("schema.campaign", "Campaign").from_model(campaign))
+
+
+async def _visible_message(
+    context: Context, global_id: str
+) -> tuple[ChatMessageModel, CampaignModel]:
+    """The message and its campaign, when the viewer may see it; else NOT_FOUND."""
+    decoded = decode_any(global_id)
+    message = None
+    if decoded is not None and decoded[0] == "ChatMessage":
+        message = await context.loaders.chat_message_by_id.load(decoded[1])
+    if message is None:
+        raise not_found("ChatMessage", global_id)
+    try:
+        campaign = await visible_campaign(context, encode_id("Campaign", message.campaign_id))
+    except NotFound:
+        raise not_found("ChatMessage", global_id) from None
+    return message, campaign

@@ -17,6 +17,7 @@ from models import (
 )
 from models import Permission as PermissionModel
 from resolvers.opportunities import OwnerChoice
+from resolvers.presence import Activity
 
 Permission = strawberry.enum(
     PermissionModel,
@@ -28,3 +29,4 @@ strawberry.enum(CommunicationKind)
 strawberry.enum(NotificationKind)
 strawberry.enum(AssignmentReason)
 strawberry.enum(OwnerChoice, description="Who owns a new opportunity.")
+strawberry.enum(Activity, name="PresenceActivity")

@@ -94,6 +94,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().execute_operation(serially)
         if isinstance(self.root_value, SharedEvent):
             return self._shared(self.root_value, serially)
+        self._fresh_loaders(None)  # the socket's own loaders would be as old as it is
         return self._until_complete(super().execute_operation(serially), serially)
 
     async def _shared(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:

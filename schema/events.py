@@ -141,6 +141,16 @@ class ChatMessagePosted:
 
 
 @strawberry.type
+class ChatMessageEdited:
+    message: ChatMessage
+
+
+@strawberry.type
+class ChatMessageDeleted:
+    message_id: strawberry.ID
+
+
+@strawberry.type
 class CampaignUpdated:
     campaign: Campaign
     changed_fields: list[str] = strawberry.field(
@@ -167,7 +177,9 @@ CampaignEventPayload = Annotated[
     | OpportunityDeleted
     | ChatMessagePosted
     | CampaignUpdated
-    | OpportunityRotting,
+    | OpportunityRotting
+    | ChatMessageEdited
+    | ChatMessageDeleted,
     strawberry.union("CampaignEventPayload"),
 ]
 
@@ -268,10 +280,14 @@ async def payload_of(info: Info[Context, None], event: CampaignEventModel) -> An
         return CARD_PAYLOADS[event.kind](data=data)
     if event.kind == EventKind.OPPORTUNITY_DELETED:
         return OpportunityDeleted(data=data)
-    if event.kind == EventKind.CHAT_MESSAGE_POSTED:
+    if event.kind == EventKind.CHAT_MESSAGE_DELETED:
+        return ChatMessageDeleted(message_id=_gid("ChatMessage", data["message_id"]))
+    if event.kind in (EventKind.CHAT_MESSAGE_POSTED, EventKind.CHAT_MESSAGE_EDITED):
         message = await info.context.loaders.chat_message_by_id.load(data["message_id"])
         assert message is not None, "a chat message is deleted with its campaign's log"
-        return ChatMessagePosted(message=ChatMessage.from_model(message))
+        shown = ChatMessage.from_model(message)
+        posted = event.kind == EventKind.CHAT_MESSAGE_POSTED
+        return ChatMessagePosted(message=shown) if posted else ChatMessageEdited(message=shown)
     campaign = await info.context.loaders.campaign_by_id.load(event.campaign_id)
     assert campaign is not None
     return CampaignUpdated(

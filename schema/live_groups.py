@@ -54,8 +54,10 @@ VIEWER_NEUTRAL: dict[str, frozenset[str] | None] = {
     "OpportunityReopened": ALL,
     "OpportunityDeleted": ALL,
     "ChatMessagePosted": ALL,
+    "ChatMessageEdited": ALL,
+    "ChatMessageDeleted": ALL,
     "CampaignUpdated": ALL,
-    "Campaign": ALL,
+    "Campaign": ALL,  # but the VIEWER_RELATIVE fields below
     "Stage": ALL,
     "ChatMessage": ALL,
     "Order": ALL,
@@ -94,6 +96,10 @@ VIEWER_NEUTRAL: dict[str, frozenset[str] | None] = {
     ),
     "User": frozenset({"id", "name"}),  # not email, permissions
     "Customer": frozenset({"id", "name", "owner"}),  # not contacts, other campaigns' cards
+}
+# Fields of a neutral type whose value is the viewer's own.
+VIEWER_RELATIVE: dict[str, frozenset[str]] = {
+    "Campaign": frozenset({"unreadChatCount", "chatReadCursor"}),
 }
 FRAMES_KEPT = 2_000  # recent events' payloads, for the subscribers still catching up
 
@@ -235,7 +241,7 @@ def _only_neutral_fields(
 
 
 def _neutral(parent: GraphQLNamedType, field: str) -> bool:
-    if parent.name not in VIEWER_NEUTRAL:
+    if parent.name not in VIEWER_NEUTRAL or field in VIEWER_RELATIVE.get(parent.name, ()):
         return False
     fields = VIEWER_NEUTRAL[parent.name]
     return fields is ALL or field in fields

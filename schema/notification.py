@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 import schema.enums  # noqa: F401  (publishes NotificationKind)
+from models import Campaign as CampaignModel
 from models import Notification as NotificationModel
 from models import NotificationKind
 from resolvers import notifications
@@ -17,6 +18,7 @@ from resolvers.event_cursors import notification_cursor
 from resolvers.ids import encode_id
 from resolvers.pagination import PageArgs
 from schema.campaign import Campaign
+from schema.chat import ChatMessage
 from schema.guards import IsAuthenticated
 from schema.opportunity import Opportunity, related_card
 from schema.relay import Connection, Node
@@ -41,12 +43,17 @@ class Notification(Node):
 
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> Campaign | None:
+        campaign = await self._seen_campaign(info)
+        return None if campaign is None else Campaign.from_model(campaign)
+
+    async def _seen_campaign(self, info: Info[Context, None]) -> CampaignModel | None:
+        """Its campaign, while the viewer may see it."""
         if self.row.campaign_id is None:
             return None
         campaign = await info.context.loaders.campaign_by_id.load(self.row.campaign_id)
         if campaign is None or not await can_see_campaign(info.context, campaign):
             return None
-        return Campaign.from_model(campaign)
+        return campaign
 
     @strawberry.field
     async def actor(self, info: Info[Context, None]) -> User | None:
@@ -55,6 +62,13 @@ class Notification(Node):
     @strawberry.field
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(description="The message, for MENTIONED.")
+    async def chat_message(self, info: Info[Context, None]) -> ChatMessage | None:
+        if self.row.chat_message_id is None or await self._seen_campaign(info) is None:
+            return None  # none, or in a campaign the viewer no longer sees
+        message = await info.context.loaders.chat_message_by_id.load(self.row.chat_message_id)
+        return None if message is None else ChatMessage.from_model(message)
 
     @strawberry.field
     def read_at(self) -> datetime | None:

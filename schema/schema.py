@@ -24,6 +24,7 @@ from schema.operation_context import ContextPerOperation
 from schema.operation_guard import OperationChecks, QueryLimits, guard_extensions
 from schema.opportunity import OpportunityQuery
 from schema.opportunity_mutations import OpportunityMutation
+from schema.presence import PresenceMutation
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
 
@@ -47,6 +48,7 @@ Mutation = merge_types(
         CampaignMutation,
         OpportunityMutation,
         ChatMutation,
+        PresenceMutation,
         NotificationMutation,
         LossReasonMutation,
         MemberMutation,

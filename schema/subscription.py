@@ -16,16 +16,18 @@ from strawberry.types import Info
 from models import CampaignEvent as CampaignEventModel
 from models import Notification as NotificationModel
 from realtime.channels import campaign_channel, user_channel
-from resolvers import subscriptions
+from resolvers import chat_unread, presence, subscriptions
 from resolvers.campaigns import get_visible_campaign
 from resolvers.context import Context
-from resolvers.subscriptions import CHAT, Seen
+from resolvers.subscriptions import CHAT, Seen, stream_bus
 from schema.chat import ChatMessage
+from schema.chat_unread import ChatUnread
 from schema.events import CampaignEvent
 from schema.guards import IsAuthenticated
 from schema.live_delivery import Delivery
 from schema.live_groups import SharedEvent
 from schema.notification import Notification
+from schema.presence import CampaignPresence
 
 
 @strawberry.type
@@ -78,6 +80,32 @@ class Subscription:
             event = SharedEvent(channel, int(row.seq), None, viewer.pk, load, delivery.group)
             if not await delivery.sent(event):
                 yield event  # type: ignore[misc]
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="Who is on the campaign now: sent on subscribing and on every change, "
+        "across every server process. A subscriber counts as VIEWING while subscribed, and "
+        "TYPING while its setTyping(true) is under 5 s old; several tabs of one user count "
+        "once (TYPING wins). A server process that dies takes its viewers away within 30 s. "
+        "Never written to the event log.",
+    )
+    async def campaign_presence(
+        self, info: Info[Context, None], campaign_id: strawberry.ID
+    ) -> AsyncGenerator[CampaignPresence, None]:
+        campaign = await get_visible_campaign(info.context, campaign_id)
+        async for entries in presence.campaign_presence(info.context, campaign):
+            yield CampaignPresence.of(campaign.pk, entries)
+
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="The viewer's unread chat counts: on subscribing, one per campaign with "
+        "unread messages; then one whenever a count changes (a message by someone else, an "
+        "edit or deletion, a markChatRead on any of the viewer's devices).",
+    )
+    async def my_unread_chat(self, info: Info[Context, None]) -> AsyncGenerator[ChatUnread, None]:
+        viewer = info.context.require_viewer()
+        async for unread in chat_unread.my_unread(viewer, stream_bus(info.context)):
+            yield ChatUnread(unread=unread)
 
 
 def _shared(

@@ -15,11 +15,11 @@ from functools import partial
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from models import Permission
+from models import ChatMessage, Permission
 from realtime.log import last_seq
 from resolvers.context import Context
 from resolvers.event_cursors import event_cursor
@@ -87,8 +87,21 @@ subscription Chat($c: ID!, $a: String) {
   campaignChat(campaignId: $c, after: $a) { body cursor author { name email } }
 }
 """
+# The viewer's own unread count, inside an event every viewer shares.
+UNREAD = """
+subscription Unread($c: ID!, $a: String) {
+  campaignEvents(campaignId: $c, after: $a) {
+    seq
+    payload {
+      ... on ChatMessagePosted { message { body campaign { unreadChatCount chatReadCursor } } }
+      ... on ChatMessageEdited { message { body editedAt mentions { name } } }
+    }
+  }
+}
+"""
 DOCUMENTS = {
     "board": BOARD,
+    "unread": UNREAD,
     "contacts": CONTACTS,
     "fragments": FRAGMENTS,
     "variable": VARIABLE,
@@ -99,6 +112,7 @@ MOVE = "mutation($i: MoveOpportunityInput!) { moveOpportunity(input: $i) { id } 
 ASSIGN = "mutation($i: AssignOpportunityInput!) { assignOpportunity(input: $i) { id } }"
 UPDATE = "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { id } }"
 POST = "mutation($i: PostChatMessageInput!) { postChatMessage(input: $i) { cursor } }"
+MARK_READ = "mutation($c: ID!, $u: String!) { markChatRead(campaignId: $c, upTo: $u) { id } }"
 UPDATE_CAMPAIGN = "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) { id } }"
 QUIET_SECONDS = 0.3
 
@@ -249,6 +263,15 @@ async def mutate(api, team: Team, operation: str, step: int) -> None:
     elif operation == "update":
         variables = {"i": {"id": card_id, "probability": (step * 17) % 100}}
         await api.execute(UPDATE, variables, viewer=manager)
+    elif operation == "read":  # the seller's own unread count drops; the others' stay
+        newest = await ChatMessage.filter(campaign_id=team.campaign.pk).order_by("-seq").first()
+        if newest is not None:
+            variables = {
+                "c": gid("Campaign", team.campaign),
+                "u": event_cursor(team.campaign.pk, newest.seq),
+            }
+            result = await api.execute(MARK_READ, variables, viewer=team.users["seller"])
+            assert not result.errors, result.errors
     else:
         variables = {"i": {"campaignId": gid("Campaign", team.campaign), "body": f"note {step}"}}
         await api.execute(POST, variables, viewer=manager)
@@ -271,7 +294,9 @@ SUBSCRIBERS = st.lists(
     min_size=2,
     max_size=7,
 )
-CHANGES = st.lists(st.sampled_from(["move", "assign", "update", "post"]), min_size=1, max_size=5)
+CHANGES = st.lists(
+    st.sampled_from(["move", "assign", "update", "post", "read"]), min_size=1, max_size=5
+)
 
 
 @examples(
@@ -282,6 +307,11 @@ CHANGES = st.lists(st.sampled_from(["move", "assign", "update", "post"]), min_si
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(subscribers=SUBSCRIBERS, changes=CHANGES, access_loss=st.booleans())
+@example(  # one scope, two unread counts: the seller's own reading makes them differ
+    subscribers=[("seller", "unread", False), ("owner", "unread", False)],
+    changes=["post", "read", "post"],
+    access_loss=False,
+)
 async def test_grouped_streams_equal_each_viewers_own_execution(
     api, bus, schemas, subscribers, changes, access_loss
 ):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -44,10 +45,11 @@ PREFIX = "funnelgraph:presence:"
 ACCESS_NOTICE = "a"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
     """A campaign's presence as read at one moment."""
 
+    campaign_pk: int
     viewing: frozenset[int] = frozenset()
     typing: frozenset[int] = frozenset()
     typing_lapses_at: float | None = None  # when the first typing entry lapses
@@ -127,6 +129,7 @@ class RedisPresence:
         _, viewers, _, typists = found
         typing = {int(member): float(score) for member, score in typists}
         return Snapshot(
+            campaign_pk,
             viewing=frozenset(int(member.rsplit(b":", 1)[1]) for member in viewers),
             typing=frozenset(typing),
             typing_lapses_at=min(typing.values(), default=None),
@@ -177,6 +180,7 @@ class MemoryPresence:
         viewers = _unlapsed(self._viewing, campaign_pk, now)
         typing = _unlapsed(self._typing, campaign_pk, now)
         return Snapshot(
+            campaign_pk,
             viewing=frozenset(int(member.rsplit(":", 1)[1]) for member in viewers),
             typing=frozenset(typing),
             typing_lapses_at=min(typing.values(), default=None),
@@ -280,8 +284,7 @@ class Presence:
         watcher: Watcher | None = None
         try:
             await asyncio.shield(room.ready)
-            if self._held[entry] == 1:
-                await self._store.hold(self.process, [entry])
+            await self._store.hold(self.process, [entry])  # another tab's too: it may not be in
             watcher = Watcher(room.reads + 1)  # its first snapshot is read after it joined
             room.watchers.add(watcher)
             room.watchers.discard(placeholder)
@@ -319,11 +322,13 @@ class Presence:
                 access_seq = max([access_seq, *_access_seqs(notices)])
                 room.reads += 1
                 number = room.reads
-                read = await self._store.read(campaign_pk)
+                try:
+                    read = await self._store.read(campaign_pk)
+                except Exception:  # the next read puts it right; the room goes on
+                    logger.exception("reading the presence of campaign %s failed", campaign_pk)
+                    read = None
                 if read is not None:
-                    room.latest = Snapshot(
-                        read.viewing, read.typing, read.typing_lapses_at, access_seq
-                    )
+                    room.latest = dataclasses.replace(read, access_seq=access_seq)
                 if room.latest is not None:
                     for watcher in list(room.watchers):
                         watcher.offer(number, room.latest)

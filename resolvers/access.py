@@ -32,11 +32,12 @@ async def can_see_campaign(context: Context, campaign: Campaign) -> bool:
         return False
     if sees_campaign(viewer, campaign.manager_id, ()):
         return True
-    members = await context.loaders.members_by_campaign.load(campaign.pk)
-    return sees_campaign(viewer, campaign.manager_id, {member.user_id for member in members})
+    return await context.loaders.viewer_takes_part.load(campaign.pk)
 
 
 async def is_participant(context: Context, campaign: Campaign, user_id: int) -> bool:
+    if context.viewer is not None and user_id == context.viewer.pk:
+        return await context.loaders.viewer_takes_part.load(campaign.pk)
     members = await context.loaders.members_by_campaign.load(campaign.pk)
     return any(member.user_id == user_id for member in members)
 

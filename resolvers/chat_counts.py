@@ -10,9 +10,9 @@ commit, for the live streams of counts (resolvers/chat_unread.py) to re-count.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from models import User, raw_sql
+from models import Campaign, User, raw_sql
 from realtime.after_commit import notice_after_commit, transaction
 from realtime.channels import CHAT_NOTICES
 
@@ -22,6 +22,8 @@ class Unread:
     campaign_pk: int
     count: int
     read_seq: int | None  # None before the user marked anything read
+    # The campaign's row as of the count, for the answer (not part of what changed).
+    campaign: Campaign | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +99,16 @@ WITH marks AS (
    AND m.author_id = k.user_id AND m.deleted_at IS NULL AND m.seq > k.since
   GROUP BY k.user_id, k.campaign_id
 )
-SELECT k.user_id, k.campaign_id, k.read_seq, e.posted - COALESCE(o.posted, 0) AS unread
+SELECT k.user_id, k.campaign_id, k.read_seq, e.posted - COALESCE(o.posted, 0) AS unread,
+       {campaign_columns}
 FROM marks k
+JOIN campaign cc ON cc.id = k.campaign_id
 JOIN everyone e ON e.campaign_id = k.campaign_id AND e.since = k.since
 LEFT JOIN own o ON o.user_id = k.user_id AND o.campaign_id = k.campaign_id
 """
+
+
+_CAMPAIGN = "campaign__"
 
 
 async def unread(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], Unread]:
@@ -113,12 +120,15 @@ async def unread(pairs: Collection[tuple[int, int]]) -> dict[tuple[int, int], Un
     sql = _UNREAD.format(
         users=raw_sql.marks(len(users)),
         campaigns=raw_sql.marks(len(campaigns), len(users) + 1),
+        campaign_columns=raw_sql.columns(Campaign, "cc", _CAMPAIGN),
     )
+    build = raw_sql.builder(Campaign, _CAMPAIGN)
     counts = {
         (row["user_id"], row["campaign_id"]): Unread(
             row["campaign_id"],
             int(row["unread"]),
             None if row["read_seq"] is None else int(row["read_seq"]),
+            build(row),
         )
         for row in await raw_sql.records(sql, *users, *campaigns)
     }

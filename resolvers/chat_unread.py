@@ -24,11 +24,11 @@ from realtime.channels import CHAT_NOTICES
 from resolvers.access import sees_campaign, visible_campaigns
 from resolvers.chat_counts import Changed, Marked, Unread, parse_notice, unread
 from resolvers.subscriptions import campaign_access
-from resolvers.viewers import fresh_viewer
+from resolvers.viewers import fresh_users
 
 logger = logging.getLogger("funnelgraph.chat")
 
-COALESCE_SECONDS = 0.2
+COALESCE_SECONDS = 0.4
 GONE = None  # the campaign is no longer the viewer's: its count is dropped, not sent
 
 
@@ -104,8 +104,9 @@ class _Counter:
         named = _named(notices)
         pairs: set[tuple[int, int]] = set()
         gone: set[tuple[int, int]] = set()
-        for user_pk in list(self._inboxes):
-            viewer = await until_reachable(partial(fresh_viewer, user_pk), "re-reading a user")
+        users = list(self._inboxes)
+        viewers = await until_reachable(partial(fresh_users, users), "re-reading users")
+        for user_pk, viewer in zip(users, viewers, strict=True):
             if viewer is None:
                 for inbox in self._inboxes.get(user_pk, ()):
                     inbox.end()

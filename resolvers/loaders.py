@@ -218,6 +218,21 @@ class Loaders:
         return DataLoader(load_fn=self._contact_visible)
 
     @cached_property
+    def viewer_takes_part(self) -> DataLoader[int, bool]:
+        """Whether the viewer is a participant of each campaign: one row each at most,
+        where the members loader would read a whole team per campaign."""
+        return DataLoader(load_fn=self._takes_part)
+
+    async def _takes_part(self, campaign_pks: list[int]) -> list[bool]:
+        if self.viewer is None:
+            return [False] * len(campaign_pks)
+        found = await CampaignMember.filter(
+            user_id=self.viewer.pk, campaign_id__in=campaign_pks
+        ).values_list("campaign_id", flat=True)
+        taken = set(cast("list[int]", found))
+        return [pk in taken for pk in campaign_pks]
+
+    @cached_property
     def chat_unread_by_campaign(self) -> DataLoader[int, Unread | None]:
         """The viewer's own unread count and read marker in each campaign."""
         return DataLoader(load_fn=self._chat_unread)

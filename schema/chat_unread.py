@@ -24,7 +24,9 @@ class ChatUnread:
 
     @strawberry.field
     async def campaign(self, info: Info[Context, None]) -> LazyCampaign:
-        campaign = await info.context.loaders.campaign_by_id.load(self.unread.campaign_pk)
+        campaign = self.unread.campaign  # read with the count
+        if campaign is None:
+            campaign = await info.context.loaders.campaign_by_id.load(self.unread.campaign_pk)
         assert campaign is not None, "a deleted campaign's counts are not sent"
         return cast("Campaign", lazy_type("schema.campaign", "Campaign").from_model(campaign))
 

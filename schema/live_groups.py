@@ -56,6 +56,8 @@ VIEWER_NEUTRAL: dict[str, frozenset[str] | None] = {
     "ChatMessagePosted": ALL,
     "ChatMessageEdited": ALL,
     "ChatMessageDeleted": ALL,
+    "CampaignPresence": ALL,
+    "PresenceEntry": ALL,
     "CampaignUpdated": ALL,
     "Campaign": ALL,  # but the VIEWER_RELATIVE fields below
     "Stage": ALL,

@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from models import CampaignEvent as CampaignEventModel
 from models import Notification as NotificationModel
-from realtime.channels import campaign_channel, user_channel
+from realtime.channels import campaign_channel, presence_channel, user_channel
 from resolvers import chat_unread, presence, subscriptions
 from resolvers.campaigns import get_visible_campaign
 from resolvers.context import Context
@@ -28,6 +28,8 @@ from schema.live_delivery import Delivery
 from schema.live_groups import SharedEvent
 from schema.notification import Notification
 from schema.presence import CampaignPresence
+
+PRESENCE = "presence"  # the scope of a presence answer: the same for every viewer
 
 
 @strawberry.type
@@ -93,8 +95,14 @@ class Subscription:
         self, info: Info[Context, None], campaign_id: strawberry.ID
     ) -> AsyncGenerator[CampaignPresence, None]:
         campaign = await get_visible_campaign(info.context, campaign_id)
-        async for entries in presence.campaign_presence(info.context, campaign):
-            yield CampaignPresence.of(campaign.pk, entries)
+        channel, delivery = presence_channel(campaign.pk), Delivery(info)
+        viewer_pk = info.context.require_viewer().pk
+        async for shown in presence.campaign_presence(info.context, campaign):
+            # Everyone who may see the campaign is shown the same people: one scope.
+            load = partial(_presence, campaign.pk, shown)
+            event = SharedEvent(channel, shown.version, PRESENCE, viewer_pk, load, delivery.group)
+            if not await delivery.sent(event):
+                yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -126,6 +134,10 @@ async def _event(row: CampaignEventModel) -> CampaignEvent:
 
 async def _message(row: CampaignEventModel) -> ChatMessage:
     return ChatMessage.from_model(await subscriptions.chat_message_of(row))
+
+
+async def _presence(campaign_pk: int, shown: presence.Shown) -> CampaignPresence:
+    return CampaignPresence.of(campaign_pk, shown.entries)
 
 
 async def _notification(row: NotificationModel) -> Notification:

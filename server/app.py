@@ -205,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         live = {
             "websockets": graphql.open_websockets,
             **(bus.hub.stats() if bus else {}),
+            **(bus.presence.stats() if bus and bus.presence else {}),
             **cast(Schema, graphql.schema).frames.stats(),
             "tasks": len(asyncio.all_tasks()),
         }

@@ -29,8 +29,8 @@ def counts(unread) -> tuple[int, int, int | None]:
     return unread.campaign_pk, unread.count, unread.read_seq
 
 
-def shown(entries) -> list[tuple[str, str]]:
-    return [(entry.user.name, entry.activity.value) for entry in entries]
+def shown(presence_now) -> list[tuple[str, str]]:
+    return [(entry.user.name, entry.activity.value) for entry in presence_now.entries]
 
 
 async def test_unread_counts_start_with_what_is_unread_then_follow_every_change(bus):

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 
+import httpx
 import pytest
 
 from models import ChatMessage, Notification
@@ -242,3 +243,75 @@ async def test_edits_and_deletions_reach_the_board_in_order_and_replay_the_same(
         ]
         for client in (board, chat, replay):
             await client.close()
+
+
+async def test_one_execution_per_presence_change_serves_everyone_but_guards_stay_per_viewer(
+    app, database_url, tmp_path
+):
+    # given ten sellers watching presence, and two viewers who also select emails
+    manager, an, _binh, campaign = await team()
+    sellers = [await make_user(name=f"Seller {n}") for n in range(10)]
+    campaign = await make_campaign(manager, participants=[an, *sellers])
+    variables = {"id": gid("Campaign", campaign)}
+    everyone = sorted(
+        [("Mai", "VIEWING"), ("An", "VIEWING")] + [(s.name, "VIEWING") for s in sellers]
+    )
+    with redis_server() as redis, serving(tmp_path, **env(database_url, redis.url)) as base:
+        watchers = []
+        for seller in sellers:
+            client = await LiveClient.connect(base, token_for(seller))
+            await client.subscribe(PRESENCE, variables)
+            watchers.append(client)
+        guarded = {}
+        for user in (manager, an):
+            client = await LiveClient.connect(base, token_for(user))
+            await client.subscribe(PRESENCE_EMAILS, variables)
+            guarded[user.name] = client
+        for client in watchers:
+            await presence_until(client, everyone, 10)
+        for client in guarded.values():
+            await _emails_until(client, len(everyone), 10)
+        before = await _executions(base)
+        # when An types
+        typing = await post(base, TYPING, {**variables, "typing": True}, token_for(an))
+        assert typing["data"] == {"setTyping": True}
+        typist = [(n, "TYPING" if n == "An" else a) for n, a in everyone]
+        for client in watchers:
+            await presence_until(client, typist, 3)
+        answers = {
+            name: await _emails_until(client, len(everyone), 3) for name, client in guarded.items()
+        }
+        # then one execution served the ten, and each email viewer had their own
+        assert await _executions(base) - before == 3
+        for name, answer in answers.items():
+            shown = {
+                e["user"]["name"]: e["user"]["email"]
+                for e in answer["data"]["campaignPresence"]["users"]
+            }
+            assert [n for n, email in shown.items() if email is not None] == [name]
+            assert {error["extensions"]["code"] for error in answer["errors"]} == {"FORBIDDEN"}
+        for client in [*watchers, *guarded.values()]:
+            await client.close()
+
+
+PRESENCE_EMAILS = """
+subscription($id: ID!) {
+  campaignPresence(campaignId: $id) { users { user { name email } activity } }
+}
+"""
+
+
+async def _emails_until(client, count, timeout):
+    """The next presence answer (data and errors) listing `count` users."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = await client.receive(timeout=max(0.01, deadline - time.monotonic()))
+        assert message["type"] == "next", message
+        if len(message["payload"]["data"]["campaignPresence"]["users"]) == count:
+            return message["payload"]
+    raise AssertionError(f"no presence answer with {count} users")
+
+
+async def _executions(base) -> int:
+    async with httpx.AsyncClient() as http:
+        return int((await http.get(f"{base}/healthz")).json()["live"]["event_executions"])

@@ -68,7 +68,7 @@ def signal_after_commit(channel: str, seq: int) -> None:
 
 
 def notice_after_commit(channel: str, notice: str) -> None:
-    """Queue a notice (realtime/signals.py) on `channel` for the enclosing transaction."""
+    """Queue a notice (realtime/notices.py) on `channel` for the enclosing transaction."""
     _outbox().notices.append((channel, notice))
 
 

@@ -12,9 +12,9 @@ from broadcaster import Broadcast
 
 from realtime.hub import Hub
 from realtime.log import Log
+from realtime.notices import MAX_PENDING, Notices
 from realtime.presence import Presence, open_presence
 from realtime.redis_backend import RESYNC, RedisBackend
-from realtime.signals import MAX_PENDING, Notices
 
 logger = logging.getLogger("funnelgraph.realtime")
 FLUSH_SECONDS = 2.0
@@ -55,7 +55,7 @@ class Bus:
 
     def notice_soon(self, channel: str, notice: str) -> None:
         """Tell every process's listeners on `channel`, soon, to look again (see
-        realtime/signals.py); like publish_soon, it never waits for Redis."""
+        realtime/notices.py); like publish_soon, it never waits for Redis."""
         pending = self._outgoing_notices.setdefault(channel, set())
         pending.add(notice)
         if len(pending) > MAX_PENDING:  # Redis away for long: listeners re-read it all

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 CAMPAIGN = "campaign"
 USER = "user"
-# Notice channels (realtime/signals.py): chat changes anywhere, for unread counts; and
+# Notice channels (realtime/notices.py): chat changes anywhere, for unread counts; and
 # one per campaign for who is on it.
 CHAT_NOTICES = "chat-notices"
 PRESENCE = "presence"

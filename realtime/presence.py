@@ -29,7 +29,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import presence_channel
-from realtime.signals import Listener, Notices
+from realtime.notices import Listener, Notices
 
 logger = logging.getLogger("funnelgraph.presence")
 K = TypeVar("K")

@@ -1,4 +1,4 @@
-"""Subscriptions: live boards, chat and the viewer's notifications.
+"""Subscriptions: live boards, chat, presence, the viewer's notifications and unread counts.
 
 Each stream has an event executed once per group of subscribers whose answers
 cannot differ (schema/live_groups.py): the first of a group to reach it yields it to

@@ -1,4 +1,4 @@
-"""realtime/signals.py: notices to look again, coalesced per listener, over the memory
+"""realtime/notices.py: notices to look again, coalesced per listener, over the memory
 broadcast and over a Redis of the test's own that restarts."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from broadcaster import Broadcast
 
 from realtime.bus import Bus
+from realtime.notices import MAX_PENDING, Listener
 from realtime.redis_backend import RESYNC, RedisBackend
-from realtime.signals import MAX_PENDING, Listener
 from tests.live import redis_server
 
 

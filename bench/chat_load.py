@@ -162,6 +162,8 @@ class Round:
     cpu: float  # seconds of server CPU per second, until the last delivery
     faults: int
     slowest: list[tuple[float, float, str]]  # (worst latency, answered at +s, kind) per event
+    events: int
+    sending: float  # seconds the mutations took to send, each after the last answered
 
 
 async def one_round(
@@ -242,6 +244,7 @@ async def one_round(
         if kind == "chat":
             senders.append(paced(2.0, type_))
         await asyncio.gather(*senders)
+        sending = time.perf_counter() - started  # longer than asked when the server lags
         expected = len(answered)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(  # noqa: ASYNC110  (polls many counts)
@@ -285,13 +288,17 @@ async def one_round(
             ),
             reverse=True,
         )[:3],
+        expected,
+        sending,
     )
 
 
 def report(result: Round, args: argparse.Namespace) -> None:
     print(
-        f"{result.kind:8} round: moves p50 {fmt_ms(percentile(result.moves, 0.5))} "
-        f"p99 {fmt_ms(percentile(result.moves, 0.99))} | every board event p99 "
+        f"{result.kind:8} round: {result.events} events sent at "
+        f"{result.events / result.sending:.0f}/s | moves p50 "
+        f"{fmt_ms(percentile(result.moves, 0.5))} p99 {fmt_ms(percentile(result.moves, 0.99))}"
+        " | every board event p99 "
         f"{fmt_ms(percentile(result.every, 0.99))} | {result.deliveries} deliveries, "
         f"{result.presence} presence and {result.unread} unread frames | server CPU "
         f"{result.cpu * 100:.0f}% of a core | "

@@ -55,8 +55,13 @@ class Snapshot:
     typing_lapses_at: float | None = None  # when the first typing entry lapses
     access_seq: int = 0  # access must be judged as of this event seq at least
 
-    def same_people(self, other: Snapshot | None) -> bool:
-        return other is not None and (self.viewing, self.typing) == (other.viewing, other.typing)
+    def same_as(self, other: Snapshot | None) -> bool:
+        """Whether it shows what `other` showed, under the same access rules."""
+        return other is not None and (self.viewing, self.typing, self.access_seq) == (
+            other.viewing,
+            other.typing,
+            other.access_seq,
+        )
 
 
 class PresenceStore(Protocol):
@@ -216,8 +221,10 @@ class Watcher:
         self._taken: Snapshot | None = None
         self._wake = asyncio.Event()
 
-    def offer(self, read: int, snapshot: Snapshot) -> None:
-        if read >= self._first_read:
+    def offer(self, read: int, snapshot: Snapshot, changed: bool) -> None:
+        """A read's snapshot: taken when it changed something, or when this watcher has
+        none yet (and the read started after it joined)."""
+        if read >= self._first_read and (changed or self._latest is None):
             self._latest = snapshot
             self._wake.set()
 
@@ -327,11 +334,14 @@ class Presence:
                 except Exception:  # the next read puts it right; the room goes on
                     logger.exception("reading the presence of campaign %s failed", campaign_pk)
                     read = None
+                changed = False
                 if read is not None:
-                    room.latest = dataclasses.replace(read, access_seq=access_seq)
-                if room.latest is not None:
+                    fresh = dataclasses.replace(read, access_seq=access_seq)
+                    changed = not fresh.same_as(room.latest)
+                    room.latest = fresh
+                if room.latest is not None:  # an unchanged read wakes only new watchers
                     for watcher in list(room.watchers):
-                        watcher.offer(number, room.latest)
+                        watcher.offer(number, room.latest, changed)
                 await _quiet(listener, room.latest)
                 await asyncio.sleep(COALESCE_SECONDS)
 

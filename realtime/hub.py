@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from broadcaster import Broadcast
 
 from models.database import is_unreachable
+from realtime import per_channel
 from realtime.channels import ChannelGone
 from realtime.redis_backend import RESYNC
 
@@ -139,7 +140,7 @@ class Hub:
         finally:
             state.streams -= 1
             if state.streams == 0:
-                self._close(channel, state)
+                per_channel.close(self._channels, channel, state)
 
     def stats(self) -> dict[str, int]:
         """Channels this process listens on, and the streams open on them."""
@@ -147,15 +148,6 @@ class Hub:
             "channels": len(self._channels),
             "streams": sum(state.streams for state in self._channels.values()),
         }
-
-    def _close(self, channel: str, state: _Channel) -> None:
-        if self._channels.get(channel) is state:
-            del self._channels[channel]
-        state.closing = True
-        # A pump still subscribing must not be cancelled (broadcaster would leave
-        # the backend subscribed): it sees `closing` and leaves by itself.
-        if state.ready.done() and state.task is not None:
-            state.task.cancel()
 
     async def _pump(self, channel: str, state: _Channel) -> None:
         try:

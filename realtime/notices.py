@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from broadcaster import Broadcast
 
+from realtime import per_channel
 from realtime.redis_backend import RESYNC
 
 logger = logging.getLogger("funnelgraph.realtime")
@@ -92,16 +93,7 @@ class Notices:
         finally:
             state.listeners.discard(listener)
             if not state.listeners:
-                self._close(channel, state)
-
-    def _close(self, channel: str, state: _Channel) -> None:
-        if self._channels.get(channel) is state:
-            del self._channels[channel]
-        state.closing = True
-        # A pump still subscribing is not cancelled (broadcaster would leave the backend
-        # subscribed): it sees `closing` and leaves by itself.
-        if state.ready.done() and state.task is not None:
-            state.task.cancel()
+                per_channel.close(self._channels, channel, state)
 
     async def _pump(self, channel: str, state: _Channel) -> None:
         """Hands each notice to every listener; resubscribes after a failure (its

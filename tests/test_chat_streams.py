@@ -10,6 +10,8 @@ import pytest
 
 from realtime import presence as presence_store
 from realtime.after_commit import publishing_to
+from realtime.channels import CHAT_NOTICES
+from realtime.redis_backend import RESYNC
 from resolvers import campaigns, chat, chat_unread, presence
 from resolvers.context import Context
 from resolvers.errors import Forbidden
@@ -138,3 +140,21 @@ async def test_a_viewer_who_loses_access_leaves_presence_with_forbidden(bus):
 
 def _cursor(message) -> str:
     return event_cursor(message.campaign_id, message.seq)
+
+
+async def test_a_resync_recounts_what_no_notice_told(bus):
+    # given An following their counts, and a message whose notice never went out
+    manager = await make_user()
+    an = await make_user()
+    campaign = await make_campaign(manager, participants=[an])
+    async with aclosing(chat_unread.my_unread(an, bus)) as stream:
+        pending = asyncio.create_task(anext(stream))
+        await asyncio.sleep(0.1)
+        with publishing_to(None):  # committed, but nobody is told
+            await chat.post_message(campaign, manager, "lost notice")
+        await asyncio.sleep(chat_unread.COALESCE_SECONDS * 2)
+        assert not pending.done()
+        # when the transport says something may have been missed (a Redis reconnect)
+        bus.notice_soon(CHAT_NOTICES, RESYNC)
+        # then the count is re-read
+        assert counts(await asyncio.wait_for(pending, WAIT)) == (campaign.pk, 1, None)

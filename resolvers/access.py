@@ -42,6 +42,12 @@ async def is_participant(context: Context, campaign: Campaign, user_id: int) -> 
     return any(member.user_id == user_id for member in members)
 
 
+async def may_post_in_chat(context: Context, campaign: Campaign) -> bool:
+    """Posting in a campaign's chat, and typing there: its manager and participants."""
+    viewer = context.require_viewer()
+    return campaign.manager_id == viewer.pk or await is_participant(context, campaign, viewer.pk)
+
+
 async def can_see_cards(context: Context, campaign: Campaign) -> bool:
     """Cards need OPPORTUNITY_ACCESS on top of seeing their campaign."""
     return context.viewer_can(Permission.OPPORTUNITY_ACCESS) and await can_see_campaign(

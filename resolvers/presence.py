@@ -15,7 +15,6 @@ from realtime.presence import Presence, Snapshot
 from realtime.shared_task import SharedTask
 from resolvers.access import sees_campaign
 from resolvers.context import Context
-from resolvers.errors import Forbidden
 from resolvers.subscriptions import AccessWatch, campaign_access, stream_bus
 from resolvers.viewers import fresh_users
 
@@ -83,10 +82,9 @@ def _people(entries: list[Entry]) -> list[tuple[int, str, Activity]]:
 
 
 async def set_typing(context: Context, campaign: Campaign, typing: bool) -> None:
-    viewer = context.require_viewer()
-    if viewer.pk != campaign.manager_id and viewer.pk not in await _members(campaign.pk):
-        raise Forbidden("only the campaign's manager and participants may type in its chat")
-    await _presence(context).set_typing(campaign.pk, viewer.pk, typing)
+    """The viewer types (or stopped) in the campaign's chat: who may post there (the
+    field's guard decides)."""
+    await _presence(context).set_typing(campaign.pk, context.require_viewer().pk, typing)
 
 
 async def _entries(campaign_pk: int, snapshot: Snapshot) -> list[Entry]:
@@ -103,11 +101,6 @@ async def _entries(campaign_pk: int, snapshot: Snapshot) -> list[Entry]:
         typing = user.pk in snapshot.typing
         entries.append(Entry(user, Activity.TYPING if typing else Activity.VIEWING))
     return sorted(entries, key=lambda entry: (entry.user.name.casefold(), entry.user.pk))
-
-
-async def _members(campaign_pk: int) -> frozenset[int]:
-    access = await campaign_access(campaign_pk, 0)
-    return access.members
 
 
 def _presence(context: Context) -> Presence:

@@ -20,7 +20,8 @@ RECHECK_SECONDS = 1.0
 class _Batch:
     """Rows asked for in the same pass of the event loop, read in one query: a thousand
     streams whose viewers go stale together (an event after a quiet second) make one
-    query, not a thousand."""
+    query, not a thousand. (Strawberry's DataLoader batches the same way, but it binds
+    to the first event loop it runs on; this one is shared by the whole process.)"""
 
     def __init__(self) -> None:
         self._pending: dict[int, asyncio.Future[User | None]] = {}

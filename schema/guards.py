@@ -7,6 +7,7 @@ A guard reads what it judges from the field's arguments, by one convention:
   input may name a Stage: its campaign is meant);
 - `id`: the object itself, for fields that take a bare ID (claimOpportunity,
   completeTask);
+- `campaign_id`: the campaign, for fields that take it bare (setTyping);
 - on a type's own fields (User.email, Customer.phone) the source object is judged.
 
 What a guard finds is loaded through the operation's dataloaders, so the resolver that
@@ -31,6 +32,7 @@ from resolvers.access import (
     may_assign_cards,
     may_change_card,
     may_edit_campaign,
+    may_post_in_chat,
     visible_card,
 )
 from resolvers.context import Context
@@ -106,23 +108,27 @@ class CanEditCampaign(_ForbiddenGuard):
     message = "changing a campaign needs its manager or the CAMPAIGN_EDIT permission"
 
     async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        if "input" in kwargs:
-            campaign = await campaign_of_input(info.context, kwargs["input"])
-        else:
-            named = kwargs["campaign_id"] if "campaign_id" in kwargs else kwargs["id"]
-            campaign = await visible_campaign(info.context, str(named))
+        campaign = await _campaign_named(info.context, kwargs)
         return may_edit_campaign(info.context.require_viewer(), campaign)
 
 
 class CanPostInCampaign(_ForbiddenGuard):
+    """The campaign named as CanEditCampaign finds it: its manager and participants (posting
+    in its chat, typing there)."""
+
     message = "only the campaign's manager and participants may post in its chat"
 
     async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        campaign = await campaign_of_input(info.context, kwargs["input"])
-        viewer = info.context.require_viewer()
-        return campaign.manager_id == viewer.pk or await is_participant(
-            info.context, campaign, viewer.pk
-        )
+        return await may_post_in_chat(info.context, await _campaign_named(info.context, kwargs))
+
+
+async def _campaign_named(context: Context, arguments: dict[str, Any]) -> Campaign:
+    """The visible campaign the field's `input`, `campaignId` or `id` names; NOT_FOUND
+    otherwise."""
+    if "input" in arguments:
+        return await campaign_of_input(context, arguments["input"])
+    named = arguments["campaign_id"] if "campaign_id" in arguments else arguments["id"]
+    return await visible_campaign(context, str(named))
 
 
 async def campaign_of_input(context: Context, data: Any) -> Campaign:

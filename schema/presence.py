@@ -10,7 +10,7 @@ from resolvers import presence
 from resolvers.context import Context
 from resolvers.ids import encode_id
 from resolvers.presence import Activity, Entry
-from schema.guards import IsAuthenticated, visible_campaign
+from schema.guards import CanPostInCampaign, IsAuthenticated, visible_campaign
 from schema.user import User
 
 
@@ -38,7 +38,7 @@ class CampaignPresence:
 @strawberry.type
 class PresenceMutation:
     @strawberry.mutation(
-        permission_classes=[IsAuthenticated],
+        permission_classes=[IsAuthenticated, CanPostInCampaign],
         description="The viewer is typing in the campaign's chat; it lapses 5 s after the "
         "last true.",
     )

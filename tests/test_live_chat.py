@@ -13,6 +13,7 @@ import pytest
 from models import ChatMessage, Notification
 from tests.factories import gid, make_campaign, make_user
 from tests.live import LiveClient, post, redis_server, server_process, serving
+from tests.test_chat_state import team
 from tests.test_live import env, last_cursor, token_for
 
 pytestmark = pytest.mark.postgres_only
@@ -68,14 +69,6 @@ async def said(base, user, campaign, body, mentions=()):
     result = await say(base, user, campaign, body, mentions)
     assert not result.get("errors"), result
     return result["data"]["postChatMessage"]
-
-
-async def team():
-    manager = await make_user(name="Mai")
-    an = await make_user(name="An")
-    binh = await make_user(name="Binh")
-    campaign = await make_campaign(manager, participants=[an, binh])
-    return manager, an, binh, campaign
 
 
 async def presence_until(client, expected, timeout):

@@ -12,8 +12,9 @@ from strawberry.types import Info
 from models import Campaign as CampaignModel
 from models import ChatMessage as ChatMessageModel
 from resolvers import chat
+from resolvers.access import can_see_campaign
 from resolvers.context import Context
-from resolvers.errors import NotFound, not_found
+from resolvers.errors import not_found
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import decode_any, encode_id
 from schema.guards import CanPostInCampaign, IsAuthenticated, campaign_of_input, visible_campaign
@@ -185,10 +186,9 @@ async def _visible_message(
     message = None
     if decoded is not None and decoded[0] == "ChatMessage":
         message = await context.loaders.chat_message_by_id.load(decoded[1])
-    if message is None:
+    campaign = (
+        None if message is None else await context.loaders.campaign_by_id.load(message.campaign_id)
+    )
+    if message is None or campaign is None or not await can_see_campaign(context, campaign):
         raise not_found("ChatMessage", global_id)
-    try:
-        campaign = await visible_campaign(context, encode_id("Campaign", message.campaign_id))
-    except NotFound:
-        raise not_found("ChatMessage", global_id) from None
     return message, campaign

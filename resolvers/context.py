@@ -43,6 +43,10 @@ class Context:
         self.viewer = user
         self.loaders = Loaders(user)
 
+    def forget_reads(self) -> None:
+        """Once the operation is answered: its loaders let go of the rows they hold."""
+        self.loaders.release()
+
     def require_viewer(self) -> User:
         if self.viewer is None:
             raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")

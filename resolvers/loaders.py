@@ -92,6 +92,16 @@ class Loaders:
         self._rows = rows
         self._customers: dict[int, Customer] = {}
 
+    def release(self) -> None:
+        """Forgets every load (later loads read again). Each dataloader calls back into
+        these loaders (its load function is one of their methods): a cycle, which only a
+        collection of an older generation would free, with every row it holds. A board
+        holds 4,000, and those collections took a fifth of its CPU, 100 ms and more each."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, DataLoader):
+                del self.__dict__[name]
+        self._customers = {}
+
     def _neutral(
         self, name: str, load: Callable[[list[K]], Awaitable[Sequence[V]]]
     ) -> DataLoader[K, V]:

@@ -148,6 +148,7 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _fresh_loaders(self, rows: EventRows | None) -> None:
         if isinstance(self.context_value, Context):
+            self.context_value.loaders.release()  # the last event's rows
             self.context_value.loaders = Loaders(self.context_value.viewer, rows)
 
     def _shared_rows(self, event: SharedEvent) -> EventRows | None:

@@ -55,7 +55,10 @@ async def answer_directly(
     if operation is None:
         return replay(body, receive)
     context = await context_of(Request(scope, replay(body, receive)), None)
-    result = await run_direct(schema, operation, context)
+    try:
+        result = await run_direct(schema, operation, context)
+    finally:
+        context.forget_reads()
     answer = process_result(result)
     unavailable = answers_unavailable(answer)
     content = orjson.dumps(answer)

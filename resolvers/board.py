@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise import timezone
@@ -12,7 +13,7 @@ from models.ranking import key_between
 from resolvers import stage_totals, stays
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
-from resolvers.writes import card_write, log_event
+from resolvers.writes import Reading, card_write_reading, log_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +38,17 @@ async def move_opportunity(
     """Put the card in `stage_id`, right after `after_id` (None: first in the column).
 
     Drag and drop is the busiest write there is: its statements are written out
-    (models/raw_sql.py): while the campaign's lock is held, two reads (the lock with the
-    card, then where it goes) and one write, which on PostgreSQL is every change at once:
-    the stage history, the stays (resolvers/stays.py), the card and the event."""
-    async with card_write(card, expected_version) as (campaign, card):
-        target, previous, following = await _place(campaign.pk, card, stage_id, after_id)
+    (models/raw_sql.py). On PostgreSQL the campaign's lock is held for one read (the lock,
+    the card and, through `card_place` (migration 0015), where it goes) and one write,
+    every change at once: the stage history, the stays (resolvers/stays.py), the card and
+    the event."""
+    keys = _PlaceKeys.of(stage_id, after_id)
+    reading = keys.reading() if raw_sql.on_postgres() else None
+    async with card_write_reading(card, expected_version, reading) as (campaign, card, row):
+        if reading is None:  # SQLite: where it goes is read next, under the lock
+            found = await raw_sql.rows(_PLACE, card.pk, keys.previous_pk, keys.target_pk)
+            row = found[0] if found else _NO_STEP
+        target, previous, following = _place(campaign.pk, card, stage_id, after_id, row)
         from_stage_id = card.stage_id
         rank = key_between(previous.rank if previous else None, following)
         await log_move(campaign, card, target, rank, actor, previous.pk if previous else None)
@@ -141,35 +148,57 @@ class _Neighbour:
     rank: str
 
 
-# The target step, the card to follow (if any) and the rank of the card after it, in
-# one round trip: the campaign's lock is held meanwhile. Each mark appears once, in
-# order (models/raw_sql.py).
+# The target step, the card to follow (if any) and the rank of the card after it: SQLite
+# reads it with this statement, PostgreSQL with `card_place`, the same query. Each mark
+# appears once, in order (models/raw_sql.py).
 _PLACE = """
-SELECT s.campaign_id, s.probability, s.removed_at,
+SELECT s.campaign_id AS step_campaign_id, s.probability AS step_probability,
+       s.removed_at AS step_removed_at,
        p.id AS previous_id, p.stage_id AS previous_stage_id, p.rank AS previous_rank,
-       (SELECT o.rank FROM opportunity o
-         WHERE o.stage_id = s.id AND o.id <> $1 AND (p.id IS NULL OR o.rank > p.rank)
-         ORDER BY o.rank, o.id LIMIT 1) AS following
+       (SELECT f.rank FROM opportunity f
+         WHERE f.stage_id = s.id AND f.id <> $1 AND (p.id IS NULL OR f.rank > p.rank)
+         ORDER BY f.rank, f.id LIMIT 1) AS following
 FROM stage s LEFT JOIN opportunity p ON p.id = $2
 WHERE s.id = $3
 """
+# Called with the locked card's id, so only once the lock is held.
+_LOCKED_PLACE = Reading(
+    "place.*", "LEFT JOIN LATERAL card_place(locked.id, $3, $4) AS place ON true", ()
+)
+_NO_STEP: dict[str, Any] = {}
 
 
-async def _place(
-    campaign_pk: int, card: Opportunity, stage_id: str, after_id: str | None
+@dataclass(frozen=True, slots=True)
+class _PlaceKeys:
+    """The target step's and the previous card's keys (0 for a malformed ID, refused
+    under the lock as before)."""
+
+    target_pk: int
+    previous_pk: int | None
+
+    @classmethod
+    def of(cls, stage_id: str, after_id: str | None) -> _PlaceKeys:
+        previous_pk = None if after_id is None else _pk_or_0(after_id, "Opportunity")
+        return cls(_pk_or_0(stage_id, "Stage"), previous_pk)
+
+    def reading(self) -> Reading:
+        return replace(_LOCKED_PLACE, values=(self.previous_pk, self.target_pk))
+
+
+def _pk_or_0(global_id: str, type_name: str) -> int:
+    try:
+        return decode_id(global_id, type_name)
+    except NotFound:
+        return 0
+
+
+def _place(
+    campaign_pk: int, card: Opportunity, stage_id: str, after_id: str | None, row: Mapping[str, Any]
 ) -> tuple[Target, _Neighbour | None, str | None]:
     """Where the card goes: an approach step of this campaign (not removed), after
     another card of that step (or first), before the rank returned (or last)."""
     target_pk = decode_id(stage_id, "Stage")
-    previous_pk = None
-    if after_id is not None:
-        try:
-            previous_pk = decode_id(after_id, "Opportunity")
-        except NotFound:
-            previous_pk = 0  # no such card: refused below, once the step is known good
-    found = await raw_sql.rows(_PLACE, card.pk, previous_pk, target_pk)
-    row = found[0] if found else None
-    if row is None or row["campaign_id"] != campaign_pk or row["removed_at"] is not None:
+    if row.get("step_campaign_id") != campaign_pk or row["step_removed_at"] is not None:
         raise BadUserInput(
             f"stageId: stage {stage_id!r} is not an approach step of this campaign",
             field="stageId",
@@ -186,4 +215,4 @@ async def _place(
         None if row["previous_id"] is None else _Neighbour(row["previous_id"], row["previous_rank"])
     )
     following = row["following"]
-    return Target(target_pk, row["probability"]), previous, following
+    return Target(target_pk, row["step_probability"]), previous, following

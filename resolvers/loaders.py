@@ -54,6 +54,24 @@ def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
     return load
 
 
+_CAMPAIGN = "campaign__"
+
+
+async def cards_with_campaigns(ids: list[int]) -> tuple[list[Opportunity | None], list[Campaign]]:
+    """The cards of `ids` (None where there is none) and their campaigns, in one statement."""
+    if not ids:
+        return [], []
+    rows = await raw_sql.records(
+        f"SELECT o.*, {raw_sql.columns(Campaign, 'c', _CAMPAIGN)} FROM opportunity o "
+        f"JOIN campaign c ON c.id = o.campaign_id WHERE o.id IN ({raw_sql.marks(len(ids))})",
+        *ids,
+    )
+    card_of, campaign_of = raw_sql.builder(Opportunity), raw_sql.builder(Campaign, _CAMPAIGN)
+    found = {card.pk: card for card in map(card_of, rows)}
+    campaigns = {row[_CAMPAIGN + "id"]: row for row in rows}
+    return [found.get(pk) for pk in ids], [campaign_of(row) for row in campaigns.values()]
+
+
 def grouped(
     fetch: Callable[[list[int]], Awaitable[Iterable[V]]], key: Callable[[V], int]
 ) -> Callable[[list[int]], Awaitable[list[list[V]]]]:
@@ -126,7 +144,15 @@ class Loaders:
 
     @cached_property
     def opportunity_by_id(self) -> DataLoader[int, Opportunity | None]:
-        return self._neutral("opportunity_by_id", by_id(Opportunity))
+        return self._neutral("opportunity_by_id", self._cards)
+
+    async def _cards(self, ids: list[int]) -> list[Opportunity | None]:
+        """Cards by id, each with its campaign in the same statement: whatever reads a
+        card by id (a card's guard, every change to a card) asks next whether its
+        campaign shows it, and that would be a second round trip."""
+        cards, campaigns = await cards_with_campaigns(ids)
+        self.campaign_by_id.prime_many({campaign.pk: campaign for campaign in campaigns})
+        return cards
 
     @cached_property
     def task_by_id(self) -> DataLoader[int, Task | None]:

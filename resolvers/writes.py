@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -117,8 +118,36 @@ async def card_write(
     The card's row is locked too: when the statement had to wait for the campaign's lock,
     PostgreSQL reads the rows it locks again as the writer before it left them (the rest
     of the statement still sees the snapshot taken before the wait)."""
+    async with card_write_reading(card, expected_version, None) as (campaign, card, _):
+        yield campaign, card
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What else the statement that locks a card reads, once it holds the lock: `joins`
+    after its locked row (`locked`, the card's columns and its campaign's) with the
+    `values` of their marks, numbered from 3 in the order they appear, and `columns` (no
+    marks) for the select list."""
+
+    columns: str
+    joins: str
+    values: tuple[object, ...]
+
+
+@asynccontextmanager
+async def card_write_reading(
+    card: Opportunity, expected_version: int | None, reading: Reading | None
+) -> AsyncIterator[tuple[Campaign, Opportunity, Mapping[str, Any]]]:
+    """`card_write`, whose statement also reads `reading`: the row comes with the card."""
     async with transaction():
-        found = await raw_sql.records(_card_write_sql(), card.pk, card.campaign_id)
+        if reading is None:
+            found = await raw_sql.records(_card_write_sql(), card.pk, card.campaign_id)
+        else:
+            sql = (
+                f"SELECT locked.*, {reading.columns} FROM ({_card_write_sql()}) AS locked "
+                f"{reading.joins}"
+            )
+            found = await raw_sql.records(sql, card.pk, card.campaign_id, *reading.values)
         if not found:
             raise NotFound("the opportunity was deleted meanwhile")
         row = found[0]
@@ -133,7 +162,7 @@ async def card_write(
                 f"you sent {expected_version}): reload it and retry",
                 currentVersion=card.version,
             )
-        yield campaign, card
+        yield campaign, card, row
 
 
 _CAMPAIGN_PREFIX = "campaign__"

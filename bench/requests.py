@@ -173,7 +173,7 @@ class Seeded:
 
 async def seed(url: str) -> Seeded:
     from bench.board import build_board
-    from models import Campaign, Customer, Opportunity, Permission, Stage
+    from models import Campaign, Customer, Opportunity, Permission, Stage, raw_sql
     from models.database import apply_migrations, close_database, open_database
     from models.ranking import keys_after
 
@@ -206,6 +206,9 @@ async def seed(url: str) -> Seeded:
                 )
                 cards.append(card.pk)
             move_campaigns.append((campaign.pk, [s.pk for s in stages], cards))
+        # Planner statistics, as autovacuum would have them by the time anyone reads the
+        # board; all three servers read the same database.
+        await raw_sql.execute("ANALYZE")
         return Seeded(viewer.pk, board_campaign.pk, move_campaigns)
     finally:
         await close_database()

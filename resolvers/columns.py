@@ -18,28 +18,18 @@ _CUSTOMER = "customer__"
 async def column_pages(
     stage_ids: Sequence[int], args: PageArgs, count_of: dict[int, int]
 ) -> tuple[list[Page[Opportunity]], dict[int, Customer]]:
-    """Each stage's cards in board order, `first` after `after`, with one windowed query
-    that brings the cards' customers along (a board shows each card's customer)."""
+    """Each stage's cards in board order, `first` after `after`, with one query that
+    brings the cards' customers along (a board shows each card's customer)."""
     first, last = args.limits()
     if last is not None or args.before is not None or first is None:
         raise BadUserInput("a stage's opportunities page forwards only: use first and after")
-    values: list[object] = list(stage_ids)
-    where = f"o.stage_id IN ({raw_sql.marks(len(stage_ids))})"
+    after: tuple[str, int] | None = None
     if args.after is not None:
         rank, pk = decode_cursor(args.after, "after", 2)
         if not isinstance(rank, str) or not isinstance(pk, int) or isinstance(pk, bool):
             raise BadUserInput("'after' is not a cursor of this list", argument="after")
-        rank_mark, rank_again, pk_mark = raw_sql.marks(3, len(values) + 1).split(", ")
-        where += f" AND (o.rank > {rank_mark} OR (o.rank = {rank_again} AND o.id > {pk_mark}))"
-        values += [rank, rank, pk]
-    sql = (
-        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
-        "FROM (SELECT o.*, ROW_NUMBER() OVER "
-        "(PARTITION BY o.stage_id ORDER BY o.rank, o.id) AS board_row "
-        f"FROM opportunity o WHERE {where}) AS page "
-        "JOIN customer c ON c.id = page.customer_id "
-        f"WHERE page.board_row <= {first + 1} ORDER BY page.stage_id, page.rank, page.id"
-    )
+        after = (rank, pk)
+    sql, values = (_by_index if raw_sql.on_postgres() else _by_window)(stage_ids, after, first)
     card_of, customer_of = raw_sql.builder(Opportunity), raw_sql.builder(Customer, _CUSTOMER)
     grouped: dict[int, list[Opportunity]] = defaultdict(list)
     customers: dict[int, Customer] = {}
@@ -50,6 +40,49 @@ async def column_pages(
             customers[card.customer_id] = customer_of(row)
     pages = [_page(grouped[pk], first, args, count_of.get(pk, 0)) for pk in stage_ids]
     return pages, customers
+
+
+_PAGE_ORDER = "ORDER BY page.stage_id, page.rank, page.id"
+
+
+def _by_index(
+    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int
+) -> tuple[str, list[object]]:
+    """PostgreSQL: each column's first cards read in board order off the (stage_id, rank)
+    index, `first` + 1 of them, not every card of the campaign sorted and numbered."""
+    values: list[object] = [list(stage_ids)]
+    where = "o.stage_id = s.id"
+    if after is not None:
+        where += " AND (o.rank > $2 OR (o.rank = $3 AND o.id > $4))"
+        values += [after[0], after[0], after[1]]
+    sql = (
+        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
+        "FROM unnest($1::int[]) AS s(id) CROSS JOIN LATERAL ("
+        f"SELECT o.* FROM opportunity o WHERE {where} ORDER BY o.rank, o.id LIMIT {first + 1}"
+        f") AS page JOIN customer c ON c.id = page.customer_id {_PAGE_ORDER}"
+    )
+    return sql, values
+
+
+def _by_window(
+    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int
+) -> tuple[str, list[object]]:
+    """SQLite (no LATERAL): every card of the columns numbered in board order."""
+    values: list[object] = list(stage_ids)
+    where = f"o.stage_id IN ({raw_sql.marks(len(stage_ids))})"
+    if after is not None:
+        rank_mark, rank_again, pk_mark = raw_sql.marks(3, len(values) + 1).split(", ")
+        where += f" AND (o.rank > {rank_mark} OR (o.rank = {rank_again} AND o.id > {pk_mark}))"
+        values += [after[0], after[0], after[1]]
+    sql = (
+        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
+        "FROM (SELECT o.*, ROW_NUMBER() OVER "
+        "(PARTITION BY o.stage_id ORDER BY o.rank, o.id) AS board_row "
+        f"FROM opportunity o WHERE {where}) AS page "
+        "JOIN customer c ON c.id = page.customer_id "
+        f"WHERE page.board_row <= {first + 1} {_PAGE_ORDER}"
+    )
+    return sql, values
 
 
 def _page(rows: list[Opportunity], first: int, args: PageArgs, total: int) -> Page[Opportunity]:

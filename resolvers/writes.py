@@ -124,10 +124,10 @@ async def card_write(
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What else the statement that locks a card reads, once it holds the lock: `joins`
-    after its locked row (`locked`, the card's columns and its campaign's) with the
-    `values` of their marks, numbered from 3 in the order they appear, and `columns` (no
-    marks) for the select list."""
+    """What else the statement that locks a card reads: `joins` after its locked row
+    (`locked`: the card's columns and its campaign's), with the `values` of their marks
+    numbered from 3 in the order they appear, and `columns` (no marks) for the select
+    list. A LATERAL call that takes a column of `locked` runs once the lock is held."""
 
     columns: str
     joins: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from collections.abc import Iterator, Sequence
@@ -144,6 +145,31 @@ async def test_board_query_count_is_the_same_for_10_and_1000_cards(api):
     assert [len(column["opportunities"]["edges"]) for column in large_columns] == [200, 200, 200]
     assert small_statements
     assert len(large_statements) == len(small_statements), "\n".join(large_statements)
+
+
+async def test_a_board_frees_its_rows_once_answered_without_waiting_for_a_collection(api):
+    # given: a board, and the collector off, as between two of its runs
+    manager = await make_user(Permission.OPPORTUNITY_ACCESS)
+    owners = [await make_user(Permission.OPPORTUNITY_ACCESS) for _ in range(3)]
+    campaign = await make_bulk_campaign(manager, [150, 100], owners)
+    gc.collect()
+    gc.disable()
+    try:
+        before = _alive(Opportunity)
+        # when
+        board = await api.execute(BOARD, {"id": gid("Campaign", campaign)}, viewer=manager)
+        # then: its 250 cards were read, and not one of them outlives the answer
+        assert (
+            sum(len(c["opportunities"]["edges"]) for c in board.ok()["campaign"]["stages"]) == 250
+        )
+        assert _alive(Opportunity) - before == 0
+    finally:
+        gc.enable()
+
+
+def _alive(model: type[object]) -> int:
+    """Instances of `model` the collector tracks, garbage in cycles included."""
+    return sum(1 for thing in gc.get_objects() if type(thing) is model)
 
 
 async def test_board_lists_each_column_in_rank_order(api):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
 
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -21,7 +21,9 @@ from starlette.websockets import WebSocket
 from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from models.database import close_database, open_database
@@ -91,6 +93,28 @@ class GraphQLApp(GraphQL[Context, None]):
         self.slots: ConnectionSlots | None = None
         self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
         self.open_websockets = 0
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """As Strawberry's; an answer (not a stream) lets go of its loaders' rows, as on
+        the direct path (server/direct_post.py)."""
+        streams = False
+        try:
+            result = await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+            streams = isinstance(result, AsyncGenerator)
+            return result
+        finally:
+            if not streams:
+                context.forget_reads()
 
     def parse_json(self, data: str | bytes) -> Any:
         """The body as JSON; 400 unless it is an object (a list is a batch: refused too)."""

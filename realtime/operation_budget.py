@@ -3,15 +3,16 @@ wait on it while the subject is well under its cap.
 
 Below half the cap (as far as this process knows: the store's total as of its last sync,
 plus what it admitted since) an operation is admitted at once and counted in the store
-in the next batch: the first operation after a sync starts the next one, and every
-operation admitted while a sync is in flight rides in the one after it. From half the
-cap on, each operation is counted in the store before it is admitted, so the cap holds
-across processes.
+in the next batch: the first operation after a sync starts the next one, which goes out
+BATCH_SECONDS later with every operation admitted meanwhile (a process serving hundreds
+of operations a second sends a few dozen counts a second, not one per operation). From
+half the cap on, each operation is counted in the store before it is admitted, so the
+cap holds across processes.
 
 The tolerance, stated: what other processes admitted but have not yet counted (at most
-one batch each, a Redis round trip's worth) can be missing from the total a process
-checks against the cap, so a window may admit that much more than the cap. With Redis
-unreachable, each process holds the cap on its own.
+one batch each: BATCH_SECONDS and a Redis round trip's worth) can be missing from the
+total a process checks against the cap, so a window may admit that much more than the
+cap. With Redis unreachable, each process holds the cap on its own.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ logger = logging.getLogger("funnelgraph.limits")
 
 WINDOW_SECONDS = 1
 KEEP_SECONDS = 2  # how long the store keeps a window's count
+BATCH_SECONDS = 0.05
 
 
 class BatchCounters(Protocol):
@@ -44,9 +46,15 @@ class _Window:
 
 
 class OperationBudget:
-    def __init__(self, counters: BatchCounters, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        counters: BatchCounters,
+        clock: Callable[[], float] = time.time,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
         self._counters = counters
         self._clock = clock
+        self._batch_seconds = batch_seconds
         self._windows: dict[str, _Window] = {}
         self._second = 0
         self._sync: asyncio.Task[None] | None = None
@@ -89,6 +97,7 @@ class OperationBudget:
             await asyncio.shield(self._sync)
 
     async def _run_syncs(self) -> None:
+        await asyncio.sleep(self._batch_seconds)  # what is admitted meanwhile rides along
         while batch := {k: w for k, w in self._windows.items() if w.pending}:
             counts = {key: window.pending for key, window in batch.items()}
             for window in batch.values():

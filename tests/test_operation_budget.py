@@ -47,6 +47,32 @@ async def test_under_half_the_cap_no_request_waits_and_redis_counts_them_soon_af
                 await client.aclose()
 
 
+async def test_a_steady_stream_is_counted_in_a_few_batches_not_a_round_trip_each():
+    with redis_server() as redis:
+        async with open_limit_store(redis.url) as store:
+            batches: list[int] = []
+
+            class Counted:  # the real store, its calls counted
+                async def add(self, counts: dict[str, int], window: int) -> dict[str, int]:
+                    batches.append(sum(counts.values()))
+                    return await store.add(counts, window)
+
+            budget = OperationBudget(Counted(), clock=frozen, batch_seconds=0.05)
+            # when 100 operations arrive a millisecond or so apart
+            for _ in range(100):
+                assert await budget.admit("user:4", 1000)
+                await asyncio.sleep(0.001)
+            await budget.flushed()
+            # then Redis has them all, counted in batches of the period's operations
+            client = Redis.from_url(redis.url)
+            try:
+                assert int(await client.get(f"{PREFIX}ops:user:4:{int(SECOND)}")) == 100
+            finally:
+                await client.aclose()
+            assert sum(batches) == 100
+            assert len(batches) <= 10, batches
+
+
 @pytest.mark.parametrize(("processes", "cap"), [(2, 4), (3, 10), (4, 1)])
 async def test_alternating_processes_admit_exactly_the_cap(processes, cap):
     with redis_server() as redis:

@@ -165,9 +165,11 @@ async def write_then_return(writes: Sequence[Statement], last: Statement) -> lis
     return await rows(f"WITH {', '.join(clauses)} {final}" if clauses else final, *combined)
 
 
+@lru_cache(maxsize=1024)
 def shifted(sql: str, offset: int) -> str:
     """`sql` with its numbered marks moved on by `offset`: $1 becomes $(1 + offset), for
-    a part of a statement whose values follow others'."""
+    a part of a statement whose values follow others' (a move's statements are the same
+    few texts at the same few offsets: each is shifted once)."""
     return _NUMBERED.sub(lambda mark: f"${int(mark.group()[1:]) + offset}", sql)
 
 

@@ -22,6 +22,8 @@ way, errors and their paths included.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
+from types import CodeType
 from typing import Any, TypeVar, cast
 
 from graphql import (
@@ -156,8 +158,15 @@ def _compiled_build(
         ]
     entries = ", ".join(f"{key!r}: v{index}" for index, (key, _) in enumerate(parts))
     lines.append(f"    return {{{entries}}}")
-    exec(compile("\n".join(lines), f"<plain {type_name}>", "exec"), names)
+    exec(_code("\n".join(lines), type_name), names)
     return cast(Step, names["build"])
+
+
+@lru_cache(maxsize=512)
+def _code(source: str, type_name: str) -> CodeType:
+    """Compiled once per text: a plan is made per operation that graphql-core executes
+    (schema/event_execution.py), and the same selections give the same text."""
+    return compile(source, f"<plain {type_name}>", "exec")
 
 
 def list_items(plan: Step, items: Iterable[Any], nullable_items: bool) -> list[Any]:

@@ -15,9 +15,10 @@ Latency = receipt time at the subscriber minus the moment the trigger's HTTP
 response arrived (the mutation had committed and published just before).
 
 Run: `python -m bench.fanout [--subscribers 100 1000] [--events 200] [--budget 270]
-[--pace 20]`. With --pace, triggers go out at most that many per second (each still
-after the previous one answered): latency at a sales floor's rate rather than at
-saturation.
+[--pace 20] [--rounds 3]`. With --rounds, each size runs that many funnelgraph/baseline
+turns in a row, and the ratios' medians are printed at the end. With --pace, triggers
+go out at most that many per second (each still after the previous one answered):
+latency at a sales floor's rate rather than at saturation.
 The whole run keeps within --budget seconds: a funnelgraph run that would overrun
 stops sending triggers early (the output says "of 200: time budget") and its
 baseline then sends exactly as many. Every subscriber's seqs are checked to be
@@ -34,6 +35,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -862,15 +864,17 @@ async def measure(
     events: int,
     budget_end: float,
     pace: float | None = None,
+    rounds: int = 1,
 ) -> list[tuple[Result, Result]]:
     # Prime both servers (first-use allocations, caches, the hub's channel task) so that
     # the first measured size does not pay for them in memory per connection.
     primed = await funnelgraph_phase(fg_server, db_url, PRIME_SUBSCRIBERS, 2, None)
     await baseline_phase(base_server, PRIME_SUBSCRIBERS, 2, primed.texts)
     pairs = []
-    for index, n in enumerate(sizes):
-        # Leave room for what follows: this size's drain and baseline, then the later sizes.
-        deadline = budget_end - RESERVE_SECONDS * (len(sizes) - index)
+    turns = [n for n in sizes for _ in range(rounds)]  # each size's rounds in a row
+    for index, n in enumerate(turns):
+        # Leave room for what follows: this turn's drain and baseline, then the later turns.
+        deadline = budget_end - RESERVE_SECONDS * (len(turns) - index)
         fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline, pace)
         report_phase(fg)
         # The baseline replays exactly the events the GraphQL side sent.
@@ -880,12 +884,39 @@ async def measure(
     return pairs
 
 
+def report_medians(pairs: list[tuple[Result, Result]]) -> None:
+    """With several rounds per size: each ratio's rounds, and their median."""
+    sizes = list(dict.fromkeys(fg.n for fg, _ in pairs))
+    for n in sizes:
+        mine = [(fg, base) for fg, base in pairs if fg.n == n]
+        if len(mine) < 2:
+            continue
+        for label, attribute in (("events/s", "rate"), ("p99", "p99"), ("p99 sent", "p99_sent")):
+            ratios = [
+                getattr(fg, attribute) / getattr(base, attribute)
+                for fg, base in mine
+                if getattr(base, attribute) > 0
+            ]
+            if ratios:
+                rounds = " ".join(f"{value:.2f}x" for value in ratios)
+                print(
+                    f"N={n} {label} fg/baseline by round (each beside its own baseline): "
+                    f"{rounds}; median {statistics.median(ratios):.2f}x"
+                )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument(
         "--pace", type=float, default=None, help="at most this many triggers per second"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternating funnelgraph/baseline rounds per size; medians of their ratios",
     )
     parser.add_argument(
         "--budget",
@@ -926,6 +957,7 @@ def main(argv: list[str] | None = None) -> None:
                         args.events,
                         budget_end,
                         args.pace,
+                        args.rounds,
                     )
                 )
             finally:
@@ -934,6 +966,7 @@ def main(argv: list[str] | None = None) -> None:
                 if errors:
                     print("funnelgraph server log (tail):\n" + tail)
     report(pairs)
+    report_medians(pairs)
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise import timezone
@@ -162,9 +162,7 @@ FROM stage s LEFT JOIN opportunity p ON p.id = $2
 WHERE s.id = $3
 """
 # Called with the locked card's id, so only once the lock is held.
-_LOCKED_PLACE = Reading(
-    "place.*", "LEFT JOIN LATERAL card_place(locked.id, $3, $4) AS place ON true", ()
-)
+_LOCKED_PLACE = "LEFT JOIN LATERAL card_place(locked.id, $3, $4) AS place ON true"
 _NO_STEP: dict[str, Any] = {}
 
 
@@ -182,7 +180,7 @@ class _PlaceKeys:
         return cls(_pk_or_0(stage_id, "Stage"), previous_pk)
 
     def reading(self) -> Reading:
-        return replace(_LOCKED_PLACE, values=(self.previous_pk, self.target_pk))
+        return Reading("place.*", _LOCKED_PLACE, (self.previous_pk, self.target_pk))
 
 
 def _pk_or_0(global_id: str, type_name: str) -> int:

@@ -26,6 +26,7 @@ from models import (
     User,
     raw_sql,
 )
+from resolvers.card_rows import campaign_of, campaign_pk_of, card_and_campaign_columns, card_of
 from resolvers.chat_counts import Unread, viewer_unread
 from resolvers.columns import column_pages
 from resolvers.event_rows import EventRows
@@ -54,21 +55,17 @@ def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
     return load
 
 
-_CAMPAIGN = "campaign__"
-
-
 async def cards_with_campaigns(ids: list[int]) -> tuple[list[Opportunity | None], list[Campaign]]:
     """The cards of `ids` (None where there is none) and their campaigns, in one statement."""
     if not ids:
         return [], []
     rows = await raw_sql.records(
-        f"SELECT o.*, {raw_sql.columns(Campaign, 'c', _CAMPAIGN)} FROM opportunity o "
+        f"SELECT {card_and_campaign_columns()} FROM opportunity o "
         f"JOIN campaign c ON c.id = o.campaign_id WHERE o.id IN ({raw_sql.marks(len(ids))})",
         *ids,
     )
-    card_of, campaign_of = raw_sql.builder(Opportunity), raw_sql.builder(Campaign, _CAMPAIGN)
     found = {card.pk: card for card in map(card_of, rows)}
-    campaigns = {row[_CAMPAIGN + "id"]: row for row in rows}
+    campaigns = {campaign_pk_of(row): row for row in rows}
     return [found.get(pk) for pk in ids], [campaign_of(row) for row in campaigns.values()]
 
 

@@ -14,6 +14,7 @@ from realtime.channels import CHAT_NOTICES, campaign_channel, presence_channel
 from realtime.log import append_event
 from realtime.presence import access_notice
 from resolvers import retry_keys, stage_totals
+from resolvers.card_rows import campaign_of, card_and_campaign_columns, card_of
 from resolvers.chat_counts import changed_notice
 from resolvers.errors import BadUserInput, Conflict, NotFound
 
@@ -151,9 +152,9 @@ async def card_write_reading(
         if not found:
             raise NotFound("the opportunity was deleted meanwhile")
         row = found[0]
-        campaign = raw_sql.builder(Campaign, _CAMPAIGN_PREFIX)(row)
+        campaign = campaign_of(row)
         refuse_if_archived(campaign)
-        card = raw_sql.builder(Opportunity)(row)
+        card = card_of(row)
         retry_keys.queue_key()
         retry_keys.remember(Opportunity=card.pk)  # a change to one card answers with it
         if expected_version is not None and expected_version != card.version:
@@ -165,14 +166,10 @@ async def card_write_reading(
         yield campaign, card, row
 
 
-_CAMPAIGN_PREFIX = "campaign__"
-
-
 @cache
 def _card_write_sql() -> str:
-    # Built on first use: the ORM knows its foreign key columns once it is started.
     return (
-        f"SELECT o.*, {raw_sql.columns(Campaign, 'c', _CAMPAIGN_PREFIX)} FROM campaign c "
+        f"SELECT {card_and_campaign_columns()} FROM campaign c "
         "JOIN opportunity o ON o.campaign_id = c.id "
         "WHERE o.id = $1 AND c.id = $2 FOR NO KEY UPDATE OF c, o"
     )

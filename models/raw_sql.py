@@ -63,18 +63,22 @@ def columns(model: type[Model], alias: str, prefix: str) -> str:
 
 
 Builder = Callable[[Mapping[str, Any]], M]
-_BUILDERS: dict[tuple[type[Model], str], Builder[Model]] = {}
+_BUILDERS: dict[tuple[type[Model], str, frozenset[str] | None], Builder[Model]] = {}
 
 
-def builder(model: type[M], prefix: str = "") -> Builder[M]:
-    """Makes a `model` instance of a row, from its columns named `prefix` + column name."""
-    build = _BUILDERS.get((model, prefix))
+def builder(model: type[M], prefix: str = "", only: frozenset[str] | None = None) -> Builder[M]:
+    """Makes a `model` instance of a row, from its columns named `prefix` + column name.
+
+    With `only` (column names), the row holds just those columns: the instance is
+    partial, and each attribute of a column it lacks is None."""
+    key = (model, prefix, only)
+    build = _BUILDERS.get(key)
     if build is None:
-        build = _BUILDERS[(model, prefix)] = _compiled(model, prefix)
+        build = _BUILDERS[key] = _compiled(model, prefix, only)
     return cast("Builder[M]", build)
 
 
-def _compiled(model: type[M], prefix: str) -> Builder[M]:
+def _compiled(model: type[M], prefix: str, only: frozenset[str] | None) -> Builder[M]:
     """What `Model._init_from_db` does, the same conversions, but reading the driver's row
     as it comes and setting the instance's state in one update: the board builds 4,000
     instances, and `_init_from_db` spent most of its time in `Model.__setattr__` and in
@@ -94,20 +98,20 @@ def _compiled(model: type[M], prefix: str) -> Builder[M]:
         "UTC": UTC,
     }
     entries = [
-        '"_partial": False',
+        f'"_partial": {only is not None}',
         '"_saved_in_db": True',
         '"_custom_generated_pk": custom_pk',
         '"_await_when_save": {}',
     ]
-    for key, attribute, _ in meta.db_native_fields:
+    for key, attribute, _ in _read(meta.db_native_fields, only, entries):
         entries.append(f"{attribute!r}: row[{prefix + key!r}]")
-    for index, (key, attribute, field) in enumerate(meta.db_default_fields):
+    for index, (key, attribute, field) in enumerate(_read(meta.db_default_fields, only, entries)):
         names[f"kind{index}"] = field.field_type
         entries.append(
             f"{attribute!r}: None if (v := row[{prefix + key!r}]) is None else kind{index}(v)"
         )
     in_utc = get_use_tz() and str(get_default_timezone()) == "UTC"
-    for index, (key, attribute, field) in enumerate(meta.db_complex_fields):
+    for index, (key, attribute, field) in enumerate(_read(meta.db_complex_fields, only, entries)):
         names[f"convert{index}"] = field.to_python_value
         value = f"convert{index}(v)"
         if in_utc and isinstance(field, DatetimeField):
@@ -125,6 +129,17 @@ def _compiled(model: type[M], prefix: str) -> Builder[M]:
     )
     exec(compile(source, f"<builder {model.__name__} {prefix}>", "exec"), names)
     return cast("Builder[M]", names["build"])
+
+
+_Column = tuple[str, str, Any]  # (column, attribute, field)
+
+
+def _read(columns: list[_Column], only: frozenset[str] | None, entries: list[str]) -> list[_Column]:
+    """The columns a row holds; each one it lacks is an entry of None."""
+    if only is None:
+        return columns
+    entries.extend(f"{attribute!r}: None" for key, attribute, _ in columns if key not in only)
+    return [column for column in columns if column[0] in only]
 
 
 async def execute(sql: str, *values: object) -> None:

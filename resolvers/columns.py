@@ -16,10 +16,16 @@ _CUSTOMER = "customer__"
 
 
 async def column_pages(
-    stage_ids: Sequence[int], args: PageArgs, count_of: dict[int, int]
+    stage_ids: Sequence[int],
+    args: PageArgs,
+    count_of: dict[int, int],
+    only: frozenset[str] | None = None,
 ) -> tuple[list[Page[Opportunity]], dict[int, Customer]]:
     """Each stage's cards in board order, `first` after `after`, with one query that
-    brings the cards' customers along (a board shows each card's customer)."""
+    brings the cards' customers along (a board shows each card's customer).
+
+    With `only`, the cards are read with just those columns (and those the board itself
+    needs): partial cards, whose other attributes are None."""
     first, last = args.limits()
     if last is not None or args.before is not None or first is None:
         raise BadUserInput("a stage's opportunities page forwards only: use first and after")
@@ -29,8 +35,13 @@ async def column_pages(
         if not isinstance(rank, str) or not isinstance(pk, int) or isinstance(pk, bool):
             raise BadUserInput("'after' is not a cursor of this list", argument="after")
         after = (rank, pk)
-    sql, values = (_by_index if raw_sql.on_postgres() else _by_window)(stage_ids, after, first)
-    card_of, customer_of = raw_sql.builder(Opportunity), raw_sql.builder(Customer, _CUSTOMER)
+    if only is not None:
+        only = only | _NEEDED
+    selected = "o.*" if only is None else ", ".join(f'o."{name}"' for name in sorted(only))
+    read = _by_index if raw_sql.on_postgres() else _by_window
+    sql, values = read(stage_ids, after, first, selected)
+    card_of = raw_sql.builder(Opportunity, only=only)
+    customer_of = raw_sql.builder(Customer, _CUSTOMER)
     grouped: dict[int, list[Opportunity]] = defaultdict(list)
     customers: dict[int, Customer] = {}
     for row in await raw_sql.records(sql, *values):
@@ -43,10 +54,13 @@ async def column_pages(
 
 
 _PAGE_ORDER = "ORDER BY page.stage_id, page.rank, page.id"
+# What a page needs of each card whatever its selection: its column, its place and
+# cursor, and the keys its owner and customer are found by.
+_NEEDED = frozenset({"id", "stage_id", "rank", "owner_id", "customer_id"})
 
 
 def _by_index(
-    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int
+    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int, selected: str
 ) -> tuple[str, list[object]]:
     """PostgreSQL: each column's first cards read in board order off the (stage_id, rank)
     index, `first` + 1 of them, not every card of the campaign sorted and numbered."""
@@ -58,14 +72,15 @@ def _by_index(
     sql = (
         f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
         "FROM unnest($1::int[]) AS s(id) CROSS JOIN LATERAL ("
-        f"SELECT o.* FROM opportunity o WHERE {where} ORDER BY o.rank, o.id LIMIT {first + 1}"
+        f"SELECT {selected} FROM opportunity o WHERE {where} "
+        f"ORDER BY o.rank, o.id LIMIT {first + 1}"
         f") AS page JOIN customer c ON c.id = page.customer_id {_PAGE_ORDER}"
     )
     return sql, values
 
 
 def _by_window(
-    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int
+    stage_ids: Sequence[int], after: tuple[str, int] | None, first: int, selected: str
 ) -> tuple[str, list[object]]:
     """SQLite (no LATERAL): every card of the columns numbered in board order."""
     values: list[object] = list(stage_ids)
@@ -76,7 +91,7 @@ def _by_window(
         values += [after[0], after[0], after[1]]
     sql = (
         f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
-        "FROM (SELECT o.*, ROW_NUMBER() OVER "
+        f"FROM (SELECT {selected}, ROW_NUMBER() OVER "
         "(PARTITION BY o.stage_id ORDER BY o.rank, o.id) AS board_row "
         f"FROM opportunity o WHERE {where}) AS page "
         "JOIN customer c ON c.id = page.customer_id "

@@ -37,6 +37,8 @@ from resolvers.stays import average_seconds
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
 V = TypeVar("V")
+# A stage's page of cards: the stage, the page's arguments, the card columns it reads.
+ColumnKey = tuple[int, PageArgs, frozenset[str] | None]
 
 
 def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
@@ -276,23 +278,26 @@ class Loaders:
         return await viewer_unread(self.viewer, campaign_pks)
 
     @cached_property
-    def column_by_stage(self) -> DataLoader[tuple[int, PageArgs], Page[Opportunity]]:
+    def column_by_stage(self) -> DataLoader[ColumnKey, Page[Opportunity]]:
+        """A stage's page of cards, read with the columns named (None: all of them)."""
         return DataLoader(load_fn=self._columns)
 
-    async def _columns(self, keys: list[tuple[int, PageArgs]]) -> list[Page[Opportunity]]:
-        """Pages of many columns: one query per distinct page arguments (usually one)."""
-        stage_ids_by_args: dict[PageArgs, list[int]] = defaultdict(list)
-        for stage_id, args in keys:
-            stage_ids_by_args[args].append(stage_id)
-        pages: dict[tuple[int, PageArgs], Page[Opportunity]] = {}
-        for args, stage_ids in stage_ids_by_args.items():
+    async def _columns(self, keys: list[ColumnKey]) -> list[Page[Opportunity]]:
+        """Pages of many columns: one query per distinct page arguments and columns
+        (usually one)."""
+        stage_ids_by_read: dict[tuple[PageArgs, frozenset[str] | None], list[int]]
+        stage_ids_by_read = defaultdict(list)
+        for stage_id, args, only in keys:
+            stage_ids_by_read[(args, only)].append(stage_id)
+        pages: dict[ColumnKey, Page[Opportunity]] = {}
+        for (args, only), stage_ids in stage_ids_by_read.items():
             counts = await self.card_count_by_stage.load_many(stage_ids)
             found, customers = await column_pages(
-                stage_ids, args, dict(zip(stage_ids, counts, strict=True))
+                stage_ids, args, dict(zip(stage_ids, counts, strict=True)), only
             )
             self._customers.update(customers)
             for stage_id, page in zip(stage_ids, found, strict=True):
-                pages[(stage_id, args)] = page
+                pages[(stage_id, args, only)] = page
         return [pages[key] for key in keys]
 
     async def customers(self, ids: list[int]) -> list[Customer | None]:

@@ -25,6 +25,7 @@ from resolvers.pagination import PageArgs
 from resolvers.stage_totals import ColumnTotals
 from resolvers.validation import utc_moment
 from schema.campaign_stats import CampaignStats
+from schema.card_columns import card_columns
 from schema.cards import card_nodes
 from schema.chat import ChatMessageConnection
 from schema.guards import CanCreateCampaign, CanDeleteCampaign, CanEditCampaign, IsAuthenticated
@@ -67,7 +68,8 @@ class Stage(Node):
     ) -> Connection[LazyOpportunity]:
         if not _sees_cards(info):
             return Connection.empty()
-        page = await info.context.loaders.column_by_stage.load((self.pk, PageArgs(first, after)))
+        key = (self.pk, PageArgs(first, after), card_columns(info))
+        page = await info.context.loaders.column_by_stage.load(key)
         return Connection.of(page, await card_nodes(info, page.items))
 
     @strawberry.field

@@ -17,7 +17,7 @@ from resolvers import opportunity_reads
 from resolvers.context import Context
 from resolvers.pagination import PageArgs
 from schema.guards import IsAuthenticated
-from schema.opportunity import Opportunity, Preloaded, customer_of
+from schema.opportunity import Opportunity, Preloaded, customer_builder
 from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection
 from schema.user import User
@@ -37,8 +37,9 @@ async def card_nodes(
         list({card.owner_id for card in cards if card.owner_id is not None})
     )
     customers = await loaders.customers(list({card.customer_id: None for card in cards}))
-    users_by_pk = {user.pk: User.from_model(user) for user in owners if user is not None}
-    customers_by_pk = {row.pk: customer_of(row) for row in customers if row is not None}
+    users_by_pk = {user.id: User.from_model(user) for user in owners if user is not None}
+    customer_of = customer_builder()
+    customers_by_pk = {row.id: customer_of(row) for row in customers if row is not None}
 
     def build(card: OpportunityModel) -> Opportunity:
         owner = None if card.owner_id is None else users_by_pk.get(card.owner_id)

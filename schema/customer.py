@@ -76,8 +76,8 @@ class Customer(Node):
     @classmethod
     def from_model(cls, customer: CustomerModel) -> Customer:
         return cls(
-            id=strawberry.ID(encode_id("Customer", customer.pk)),
-            pk=customer.pk,
+            id=strawberry.ID(encode_id("Customer", customer.id)),
+            pk=customer.id,
             owner_pk=customer.owner_id,
             name=customer.name,
             stored_phone=customer.phone,

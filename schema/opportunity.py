@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -53,8 +54,15 @@ async def _campaign(info: Info[Context, None], pk: int) -> Campaign:
     return cast("Campaign", lazy_type("schema.campaign", "Campaign").from_model(campaign))
 
 
+def customer_builder() -> Callable[[CustomerModel], Customer]:
+    """`Customer.from_model` (schema/customer.py imports this module)."""
+    return cast(
+        "Callable[[CustomerModel], Customer]", lazy_type("schema.customer", "Customer").from_model
+    )
+
+
 def customer_of(row: CustomerModel) -> Customer:
-    return cast("Customer", lazy_type("schema.customer", "Customer").from_model(row))
+    return customer_builder()(row)
 
 
 async def _customer(info: Info[Context, None], pk: int) -> Customer:
@@ -99,7 +107,7 @@ class Opportunity(Node):
     @classmethod
     def from_model(cls, card: OpportunityModel, preloaded: Preloaded | None = None) -> Opportunity:
         return cls(
-            id=strawberry.ID(encode_id("Opportunity", card.pk)),
+            id=strawberry.ID(encode_id("Opportunity", card.id)),
             row=card,
             preloaded=preloaded,
             name=card.name,

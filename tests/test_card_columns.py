@@ -1,0 +1,145 @@
+"""A board's cards read with only the columns their selection needs: the same answer as
+each card read alone, whatever the selection, and fewer columns when it allows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from models import Opportunity, OpportunityResult, Permission
+from tests.factories import gid, make_campaign, make_customer, make_opportunity, make_user
+from tests.test_board_queries import sql_statements
+
+# Fields a card's page may read from a few columns, and fields that read its whole row.
+NARROW = [
+    "id",
+    "name",
+    "rank",
+    "probability",
+    "amount",
+    "source",
+    "result",
+    "failureReason",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "closedAt",
+    "expectedCloseAt",
+    "registrationDeadline",
+    "owner { name }",
+    "customer { name }",
+    "__typename",
+]
+WIDE = ["stage { name }", "campaign { name }", "stageEnteredAt", "createdBy { name }"]
+
+SELECTION = st.lists(st.sampled_from(NARROW + WIDE), min_size=1, max_size=6, unique=True)
+# How the selected fields are written: inline, aliased, in a named or an inline fragment,
+# or under @include with a variable.
+SHAPE = st.sampled_from(["plain", "alias", "fragment", "inline", "include"])
+
+
+def _documents(fields: list[str], shape: str) -> tuple[str, str]:
+    """The board query and the single-card query for the same selection of a card."""
+    fragment = ""
+    variable = ", $all: Boolean = true" if shape == "include" else ""
+    if shape == "alias":
+        selected = " ".join(f"a{n}: {field}" for n, field in enumerate(fields))
+    elif shape == "fragment":
+        selected = "...Card"
+        fragment = f"fragment Card on Opportunity {{ {' '.join(fields)} }}"
+    elif shape == "inline":
+        selected = f"... on Opportunity {{ {' '.join(fields)} }}"
+    elif shape == "include":
+        selected = f"id ... @include(if: $all) {{ {' '.join(fields)} }}"
+    else:
+        selected = " ".join(fields)
+    board = (
+        f"query Board($id: ID!{variable}) {{ campaign(id: $id) {{ stages {{ "
+        "opportunities(first: 50) { "
+        f"edges {{ cursor node {{ {selected} }} }} pageInfo {{ endCursor }} }} }} }} }} {fragment}"
+    )
+    alone = (
+        f"query Card($id: ID!{variable}) "
+        f"{{ node(id: $id) {{ ... on Opportunity {{ {selected} }} }} }} "
+    )
+    return board, alone + fragment
+
+
+async def _varied_campaign(manager):  # type: ignore[no-untyped-def]
+    """Cards that differ in every field a board may show: amounts, owners, results."""
+    owner = await make_user(Permission.OPPORTUNITY_ACCESS, name="Owner")
+    campaign = await make_campaign(manager, participants=[owner], stages=["New", "Won"])
+    for number in range(6):
+        customer = await make_customer(name=f"Customer {number}")
+        card = await make_opportunity(
+            campaign,
+            customer,
+            owner=owner if number % 2 else None,
+            amount=Decimal(f"{number}99.50") if number % 3 else None,
+            probability=number * 10,
+        )
+        if number == 4:
+            card.result = OpportunityResult.LOST
+            card.failure_reason = "too dear"
+            card.closed_at = datetime.now(UTC)
+        card.expected_close_at = datetime.now(UTC) + timedelta(days=number) if number else None
+        await card.save()
+    await Opportunity.filter(campaign_id=campaign.pk).update(version=3)
+    return campaign
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fields=SELECTION, shape=SHAPE)
+@example(fields=["id", "name", "rank", "probability", "amount"], shape="fragment")
+@example(fields=["owner { name }", "customer { name }", "stage { name }"], shape="alias")
+@example(fields=["name", "amount"], shape="include")
+async def test_a_board_card_equals_the_card_read_alone(api, fields, shape):
+    # given
+    manager = await make_user(*Permission)
+    campaign = await _varied_campaign(manager)
+    board_query, card_query = _documents(fields, shape)
+    # when
+    board = await api.execute(board_query, {"id": gid("Campaign", campaign)}, viewer=manager)
+    # then
+    nodes = [
+        edge["node"]
+        for stage in board.ok()["campaign"]["stages"]
+        for edge in stage["opportunities"]["edges"]
+    ]
+    assert len(nodes) == 6
+    cards = await Opportunity.filter(campaign_id=campaign.pk)
+    alone = [
+        (await api.execute(card_query, {"id": gid("Opportunity", card)}, viewer=manager)).ok()
+        for card in cards
+    ]
+    assert sorted(map(repr, nodes)) == sorted(repr(answer["node"]) for answer in alone)
+
+
+async def test_a_plain_selection_reads_fewer_columns_and_a_resolved_one_all(api):
+    # given
+    manager = await make_user(*Permission)
+    campaign = await _varied_campaign(manager)
+    plain, _ = _documents(["id", "name", "amount", "owner { name }"], "plain")
+    resolved, _ = _documents(["id", "name", "stage { name }"], "plain")
+    variables = {"id": gid("Campaign", campaign)}
+    # when
+    with sql_statements() as plain_sql:
+        (await api.execute(plain, variables, viewer=manager)).ok()
+    with sql_statements() as resolved_sql:
+        (await api.execute(resolved, variables, viewer=manager)).ok()
+    # then: the page statement names its card columns, or reads them all
+    plain_pages = [sql for sql in plain_sql if "FROM opportunity o" in sql]
+    resolved_pages = [sql for sql in resolved_sql if "FROM opportunity o" in sql]
+    assert len(plain_pages) == 1 and len(resolved_pages) == 1
+    assert "o.*" not in plain_pages[0] and '"amount"' in plain_pages[0]
+    assert '"closed_at"' not in plain_pages[0]
+    assert "o.*" in resolved_pages[0]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -44,58 +43,69 @@ QUIET_CHECK_SECONDS = 15.0
 
 
 class Inbox:
-    """What one stream has been offered, in order; `behind` once it overflowed."""
+    """What one stream has been offered, in order; `behind` once it overflowed.
 
-    __slots__ = ("_rows", "_size", "_wake", "behind", "orphaned")
+    Ten thousand streams each hold one while they wait, so it holds no more than it
+    must: a list (a deque allocates a 64-slot block up front) and, only while its
+    stream waits, one future (an asyncio.Event keeps a deque of waiters for ever)."""
+
+    __slots__ = ("_rows", "_size", "_waiter", "behind", "orphaned")
 
     def __init__(self, size: int) -> None:
-        self._rows: deque[Any] = deque()
+        self._rows: list[Any] = []
         self._size = size
         self.behind = False
         self.orphaned = False  # its channel's pump failed: the stream must open another
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, row: Any) -> None:
         if self.behind:
             return
         if len(self._rows) >= self._size:
             self.behind = True
-            self._rows.clear()
+            self._rows = []
         else:
             self._rows.append(row)
-        self._wake.set()
+        self._wake()
 
     def poke(self) -> None:
         """Something may be missing (a reconnect): the stream must read the log."""
         self.behind = True
-        self._wake.set()
+        self._wake()
 
     def __len__(self) -> int:
         """Rows offered and not taken yet."""
         return len(self._rows)
 
     def take_all(self) -> list[Any]:
-        rows = list(self._rows)
-        self._rows.clear()
+        rows, self._rows = self._rows, []
         return rows
 
     def orphan(self) -> None:
         self.orphaned = True
         self.poke()
 
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def wait(self, timeout: float | None = None) -> None:
         """Until something was offered, or the stream must read the log (also after
         `timeout` seconds, when given: its channel checks the log when quiet anyway)."""
         if self._rows or self.behind:
             return
-        self._wake.clear()
-        if timeout is None:
-            await self._wake.wait()
-            return
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            self.behind = True
+            if timeout is None:
+                await self._waiter
+                return
+            try:
+                await asyncio.wait_for(self._waiter, timeout)
+            except TimeoutError:
+                self.behind = True
+        finally:
+            self._waiter = None
 
 
 @dataclass

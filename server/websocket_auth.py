@@ -40,16 +40,18 @@ def close_at_expiry(tokens: JwtTokens, context: Context) -> None:
         return
     expires = datetime.fromtimestamp(float(str(claims["exp"])), UTC)
     delay = max(0.0, (expires - datetime.now(UTC)).total_seconds())
-    loop = asyncio.get_running_loop()
-    closing: set[asyncio.Task[None]] = set()
+    # Kept in the scope so the app can cancel it when the socket ends first. A bare
+    # timer per socket, no closure: ten thousand sockets each hold one.
+    websocket.scope[EXPIRY_TIMER] = asyncio.get_running_loop().call_later(delay, _expire, websocket)
 
-    def expire() -> None:
-        task = loop.create_task(_close(websocket))
-        closing.add(task)
-        task.add_done_callback(closing.discard)
 
-    # Kept in the scope so the app can cancel it when the socket ends first.
-    websocket.scope[EXPIRY_TIMER] = loop.call_later(delay, expire)
+_closing: set[asyncio.Task[None]] = set()  # the closes under way, kept from collection
+
+
+def _expire(websocket: WebSocket) -> None:
+    task = asyncio.get_running_loop().create_task(_close(websocket))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 def cancel_expiry(scope: MutableMapping[str, Any]) -> None:

@@ -54,6 +54,8 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
+            # Cancelled by now: a socket need not hold its finished task for its life.
+            self.connection_init_timeout_task = None
         except TooManyConnections as error:
             await self.websocket.close(code=TOO_MANY_CONNECTIONS, reason=str(error))
         except ServiceUnavailable as error:
@@ -77,6 +79,9 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         with sending_to(FrameSink(self.websocket, message["id"])):
             await super().handle_subscribe(message)  # starts the operation's task
+        # The reader loop holds its last message until the next one comes, maybe never;
+        # the operation keeps what it needs of it.
+        message.clear()  # type: ignore[attr-defined]
 
     async def handle_task_exception(self, error: Exception) -> None:
         if isinstance(error, WebSocketDisconnected):

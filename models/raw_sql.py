@@ -70,7 +70,7 @@ def builder(model: type[M], prefix: str = "", only: frozenset[str] | None = None
     """Makes a `model` instance of a row, from its columns named `prefix` + column name.
 
     With `only` (column names), the row holds just those columns: the instance is
-    partial, and each attribute of a column it lacks is None."""
+    partial, with the attributes of those columns only (as Tortoise's `.only()`)."""
     key = (model, prefix, only)
     build = _BUILDERS.get(key)
     if build is None:
@@ -103,15 +103,15 @@ def _compiled(model: type[M], prefix: str, only: frozenset[str] | None) -> Build
         '"_custom_generated_pk": custom_pk',
         '"_await_when_save": {}',
     ]
-    for key, attribute, _ in _read(meta.db_native_fields, only, entries):
+    for key, attribute, _ in _read(meta.db_native_fields, only):
         entries.append(f"{attribute!r}: row[{prefix + key!r}]")
-    for index, (key, attribute, field) in enumerate(_read(meta.db_default_fields, only, entries)):
+    for index, (key, attribute, field) in enumerate(_read(meta.db_default_fields, only)):
         names[f"kind{index}"] = field.field_type
         entries.append(
             f"{attribute!r}: None if (v := row[{prefix + key!r}]) is None else kind{index}(v)"
         )
     in_utc = get_use_tz() and str(get_default_timezone()) == "UTC"
-    for index, (key, attribute, field) in enumerate(_read(meta.db_complex_fields, only, entries)):
+    for index, (key, attribute, field) in enumerate(_read(meta.db_complex_fields, only)):
         names[f"convert{index}"] = field.to_python_value
         value = f"convert{index}(v)"
         if in_utc and isinstance(field, DatetimeField):
@@ -134,12 +134,9 @@ def _compiled(model: type[M], prefix: str, only: frozenset[str] | None) -> Build
 _Column = tuple[str, str, Any]  # (column, attribute, field)
 
 
-def _read(columns: list[_Column], only: frozenset[str] | None, entries: list[str]) -> list[_Column]:
-    """The columns a row holds; each one it lacks is an entry of None."""
-    if only is None:
-        return columns
-    entries.extend(f"{attribute!r}: None" for key, attribute, _ in columns if key not in only)
-    return [column for column in columns if column[0] in only]
+def _read(columns: list[_Column], only: frozenset[str] | None) -> list[_Column]:
+    """The columns a row holds."""
+    return columns if only is None else [column for column in columns if column[0] in only]
 
 
 async def execute(sql: str, *values: object) -> None:

@@ -25,7 +25,7 @@ async def column_pages(
     brings the cards' customers along (a board shows each card's customer).
 
     With `only`, the cards are read with just those columns (and those the board itself
-    needs): partial cards, whose other attributes are None."""
+    needs): partial cards, without the other columns' attributes."""
     first, last = args.limits()
     if last is not None or args.before is not None or first is None:
         raise BadUserInput("a stage's opportunities page forwards only: use first and after")

@@ -68,9 +68,11 @@ class Stage(Node):
     ) -> Connection[LazyOpportunity]:
         if not _sees_cards(info):
             return Connection.empty()
-        key = (self.pk, PageArgs(first, after), card_columns(info))
-        page = await info.context.loaders.column_by_stage.load(key)
-        return Connection.of(page, await card_nodes(info, page.items))
+        only = card_columns(info)
+        page = await info.context.loaders.column_by_stage.load(
+            (self.pk, PageArgs(first, after), only)
+        )
+        return Connection.of(page, await card_nodes(info, page.items, only))
 
     @strawberry.field
     async def opportunity_count(self, info: Info[Context, None]) -> int:

@@ -62,7 +62,7 @@ def card_columns(info: Info[Any, Any]) -> frozenset[str] | None:
     if seen is not None and all(a is b for a, b in zip(seen[0], nodes, strict=True)):
         return seen[1]
     try:
-        columns: frozenset[str] | None = frozenset(_read_by(raw))
+        columns: frozenset[str] | None = frozenset(_read_by(raw, info.variable_values))
     except _Wide:
         columns = None
     if not any(_has_directives(node.selection_set, raw.fragments) for node in nodes):
@@ -73,9 +73,9 @@ def card_columns(info: Info[Any, Any]) -> frozenset[str] | None:
     return columns
 
 
-def _read_by(raw: GraphQLResolveInfo[Any]) -> set[str]:
+def _read_by(raw: GraphQLResolveInfo[Any], variable_values: dict[str, Any]) -> set[str]:
     fragments = {name: FragmentDetails(node) for name, node in raw.fragments.items()}
-    variables = VariableValues(sources={}, coerced=raw.variable_values)  # info has the values
+    variables = VariableValues(sources={}, coerced=variable_values)
 
     def fields(
         object_type: GraphQLObjectType, details: FieldDetailsList

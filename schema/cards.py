@@ -16,6 +16,7 @@ from models import Opportunity as OpportunityModel
 from resolvers import opportunity_reads
 from resolvers.context import Context
 from resolvers.pagination import PageArgs
+from schema.card_builds import card_build
 from schema.guards import IsAuthenticated
 from schema.opportunity import Opportunity, Preloaded, customer_builder
 from schema.opportunity_filter import OpportunityFilter
@@ -24,9 +25,12 @@ from schema.user import User
 
 
 async def card_nodes(
-    info: Info[Context, None], cards: list[OpportunityModel]
+    info: Info[Context, None],
+    cards: list[OpportunityModel],
+    only: frozenset[str] | None = None,
 ) -> Callable[[OpportunityModel], Opportunity]:
-    """Builds the page's cards with owners and customers loaded in one batch each.
+    """Builds the page's cards with owners and customers loaded in one batch each
+    (cards read with the columns `only`, when given: schema/card_columns.py).
 
     Resolving them per card would schedule two tasks per card; a board of
     2,000 cards spends most of its time there.
@@ -41,11 +45,11 @@ async def card_nodes(
     customer_of = customer_builder()
     customers_by_pk = {row.id: customer_of(row) for row in customers if row is not None}
 
+    build_card = card_build(only)
+
     def build(card: OpportunityModel) -> Opportunity:
         owner = None if card.owner_id is None else users_by_pk.get(card.owner_id)
-        return Opportunity.from_model(
-            card, Preloaded(owner=owner, customer=customers_by_pk[card.customer_id])
-        )
+        return build_card(card, Preloaded(owner=owner, customer=customers_by_pk[card.customer_id]))
 
     return build
 

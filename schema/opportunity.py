@@ -71,7 +71,7 @@ async def _customer(info: Info[Context, None], pk: int) -> Customer:
     return customer_of(customer)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through a call
 class Preloaded:
     """A card's owner and customer, fetched for a whole page at once (schema/cards.py)."""
 

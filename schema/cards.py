@@ -16,9 +16,8 @@ from models import Opportunity as OpportunityModel
 from resolvers import opportunity_reads
 from resolvers.context import Context
 from resolvers.pagination import PageArgs
-from schema.card_builds import card_build
 from schema.guards import IsAuthenticated
-from schema.opportunity import Opportunity, Preloaded, customer_builder
+from schema.opportunity import Opportunity, Preloaded, card_build, customer_builder
 from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection
 from schema.user import User

@@ -4,13 +4,13 @@ each card read alone, whatever the selection, and fewer columns when it allows."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from models import Opportunity, OpportunityResult, Permission
-from tests.factories import gid, make_campaign, make_customer, make_opportunity, make_user
+from models import Opportunity, Permission
+from tests.card_helpers import varied_cards
+from tests.factories import gid, make_campaign, make_user
 from tests.test_board_queries import sql_statements
 
 # Fields a card's page may read from a few columns, and fields that read its whole row.
@@ -68,26 +68,14 @@ def _documents(fields: list[str], shape: str) -> tuple[str, str]:
     return board, alone + fragment
 
 
-async def _varied_campaign(manager):  # type: ignore[no-untyped-def]
-    """Cards that differ in every field a board may show: amounts, owners, results."""
+async def _varied_campaign(manager):
+    """Cards that differ in every field a board may show: amounts, owners, results, dates."""
     owner = await make_user(Permission.OPPORTUNITY_ACCESS, name="Owner")
     campaign = await make_campaign(manager, participants=[owner], stages=["New", "Won"])
-    for number in range(6):
-        customer = await make_customer(name=f"Customer {number}")
-        card = await make_opportunity(
-            campaign,
-            customer,
-            owner=owner if number % 2 else None,
-            amount=Decimal(f"{number}99.50") if number % 3 else None,
-            probability=number * 10,
-        )
-        if number == 4:
-            card.result = OpportunityResult.LOST
-            card.failure_reason = "too dear"
-            card.closed_at = datetime.now(UTC)
-        card.expected_close_at = datetime.now(UTC) + timedelta(days=number) if number else None
-        await card.save()
-    await Opportunity.filter(campaign_id=campaign.pk).update(version=3)
+    cards = await varied_cards(campaign, owner, manager, count=6, seed=5, close_every=3)
+    for days, card in enumerate(cards[::2], start=1):
+        expected = datetime.now(UTC) + timedelta(days=days)
+        await Opportunity.filter(id=card.pk).update(expected_close_at=expected, version=days)
     return campaign
 
 

@@ -33,11 +33,10 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 from strawberry.types import Info
-from strawberry.types.field import StrawberryField
 
 from models import Opportunity as OpportunityModel
+from schema.plain_lists import attribute_read, field_definition
 
-_STRAWBERRY_FIELD = "strawberry-definition"
 # Resolvers that read nothing of the card but one key: their answers come preloaded
 # by that key for the whole page (schema/cards.py).
 _BY_KEY = {"owner": "owner_id", "customer": "customer_id"}
@@ -124,14 +123,14 @@ def _card_column(card_type: GraphQLObjectType, name: str) -> str:
     """The column a card's field reads ("" for none), or _Wide."""
     if name == "__typename":
         return ""
-    definition = (card_type.fields[name].extensions or {}).get(_STRAWBERRY_FIELD)
-    if not isinstance(definition, StrawberryField) or definition.extensions:
+    field = card_type.fields[name]
+    definition = field_definition(field)
+    if definition is None:
         raise _Wide
     if definition.python_name in _BY_KEY:
         return _BY_KEY[definition.python_name]
-    if definition.base_resolver is not None or definition.arguments:
-        raise _Wide
-    column = _COLUMN_OF.get(definition.python_name)
+    attribute = attribute_read(definition, field)
+    column = None if attribute is None else _COLUMN_OF.get(attribute)
     if column is None:
         raise _Wide
     return column

@@ -29,6 +29,7 @@ from typing import Any, TypeVar, cast
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -112,21 +113,16 @@ def _inline_part(parent: GraphQLObjectType, details: FieldDetailsList) -> _Inlin
     field = parent.fields.get(node.name.value)
     if field is None or node.arguments or any(d.fragment_variable_values for d in details):
         return None
-    definition = (field.extensions or {}).get(_STRAWBERRY_FIELD)
-    if (
-        not isinstance(definition, StrawberryField)
-        or definition.extensions
-        or definition.base_resolver is not None
-        or not getattr(field.resolve, "_is_default", False)
-        or not definition.python_name.isidentifier()
-    ):
+    definition = field_definition(field)
+    attribute = None if definition is None else attribute_read(definition, field)
+    if attribute is None or not attribute.isidentifier():
         return None
     output = field.type
     nullable = not isinstance(output, GraphQLNonNull)
     scalar = output.of_type if isinstance(output, GraphQLNonNull) else output
     if not isinstance(scalar, GraphQLScalarType) or scalar not in _KEPT_AS_IS:
         return None
-    return definition.python_name, scalar, nullable
+    return attribute, scalar, nullable
 
 
 def _compiled_build(
@@ -193,10 +189,10 @@ def field_step(
     if node.arguments or any(detail.fragment_variable_values for detail in details):
         return None
     field = parent.fields.get(name)
-    definition = (field.extensions or {}).get(_STRAWBERRY_FIELD) if field else None
-    if field is None or not isinstance(definition, StrawberryField) or definition.extensions:
+    definition = field_definition(field)
+    if field is None or definition is None:
         return None
-    read = _reader(definition, field.resolve)
+    read = _reader(definition, field)
     if read is None:
         return None
     complete = _completion(field.type, details, collect)
@@ -205,12 +201,27 @@ def field_step(
     return lambda source: complete(read(source))
 
 
-def _reader(definition: StrawberryField, resolve: Any) -> Step | None:
+def field_definition(field: GraphQLField | None) -> StrawberryField | None:
+    """The Strawberry field behind `field`; None when it has field extensions (a guard,
+    permission classes) or is not Strawberry's."""
+    definition = (field.extensions or {}).get(_STRAWBERRY_FIELD) if field else None
+    if not isinstance(definition, StrawberryField) or definition.extensions:
+        return None
+    return definition
+
+
+def attribute_read(definition: StrawberryField, field: GraphQLField) -> str | None:
+    """The attribute of its source that `field` reads, when that is all it does (no
+    resolver of its own)."""
+    if definition.base_resolver is None and getattr(field.resolve, "_is_default", False):
+        return definition.python_name
+    return None
+
+
+def _reader(definition: StrawberryField, field: GraphQLField) -> Step | None:
     if definition.base_resolver is None:
-        if not getattr(resolve, "_is_default", False):
-            return None
-        attribute = definition.python_name
-        return lambda source: getattr(source, attribute)
+        attribute = attribute_read(definition, field)
+        return None if attribute is None else lambda source: getattr(source, attribute)
     answer = getattr(definition.base_resolver.wrapped_func, _FROM_SOURCE, None)
     return answer if callable(answer) else None
 

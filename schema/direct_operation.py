@@ -34,7 +34,7 @@ from resolvers.context import Context
 from schema.compiled_query import Bail
 from schema.schema import Schema
 
-_RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's key
+RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's key
 # Strawberry's quick test, as Schema.execute passes it.
 _IS_AWAITABLE = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
@@ -74,7 +74,7 @@ async def run_direct(schema: Schema, operation: Operation, context: Context) -> 
                 [refusal]
                 if refusal is not None
                 else checks.errors(
-                    schema._schema, operation.query, operation.document, operation.variables, _RULES
+                    schema._schema, operation.query, operation.document, operation.variables, RULES
                 )
             )
             if errors:
@@ -84,7 +84,7 @@ async def run_direct(schema: Schema, operation: Operation, context: Context) -> 
                     schema, operation, context
                 )
         except Exception as error:  # as Strawberry does: an answer, not a crash
-            result = ExecutionResult(None, [_coerced(error)])
+            result = ExecutionResult(None, [coerced(error)])
     if result.errors:
         schema.process_errors(result.errors)
     return result
@@ -119,7 +119,7 @@ async def by_graphql_core(
     return executed if isinstance(executed, ExecutionResult) else await executed
 
 
-def _coerced(error: Exception) -> GraphQLError:
+def coerced(error: Exception) -> GraphQLError:
     return (
         error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
     )

@@ -45,10 +45,12 @@ class Subscription:
     async def campaign_events(
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[CampaignEvent, None]:
-        campaign = await get_visible_campaign(info.context, campaign_id)
-        channel, delivery = campaign_channel(campaign.pk), Delivery(info)
-        async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, None):
-            event = _shared(info, delivery, channel, seen, partial(_event, seen.event))
+        context, delivery = info.context, Delivery(info)
+        del info  # a stream keeps none of its start's executor (schema/live_operation.py)
+        campaign = await get_visible_campaign(context, campaign_id)
+        channel = campaign_channel(campaign.pk)
+        async for seen in subscriptions.campaign_events_seen(context, campaign, after, None):
+            event = _shared(context, delivery, channel, seen, partial(_event, seen.event))
             if not await delivery.sent(event):
                 # The annotation names the GraphQL type; what executes it is the SharedEvent.
                 yield event  # type: ignore[misc]
@@ -61,10 +63,12 @@ class Subscription:
     async def campaign_chat(
         self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[ChatMessage, None]:
-        campaign = await get_visible_campaign(info.context, campaign_id)
-        channel, delivery = campaign_channel(campaign.pk), Delivery(info)
-        async for seen in subscriptions.campaign_events_seen(info.context, campaign, after, CHAT):
-            event = _shared(info, delivery, channel, seen, partial(_message, seen.event))
+        context, delivery = info.context, Delivery(info)
+        del info
+        campaign = await get_visible_campaign(context, campaign_id)
+        channel = campaign_channel(campaign.pk)
+        async for seen in subscriptions.campaign_events_seen(context, campaign, after, CHAT):
+            event = _shared(context, delivery, channel, seen, partial(_message, seen.event))
             if not await delivery.sent(event):
                 yield event  # type: ignore[misc]
 
@@ -75,9 +79,11 @@ class Subscription:
     async def my_notifications(
         self, info: Info[Context, None], after: str | None = None
     ) -> AsyncGenerator[Notification, None]:
-        viewer = info.context.require_viewer()
-        channel, delivery = user_channel(viewer.pk), Delivery(info)
-        async for row in subscriptions.my_notifications(info.context, after):
+        context, delivery = info.context, Delivery(info)
+        del info
+        viewer = context.require_viewer()
+        channel = user_channel(viewer.pk)
+        async for row in subscriptions.my_notifications(context, after):
             load = partial(_notification, row)
             event = SharedEvent(channel, int(row.seq), None, viewer.pk, load, delivery.group)
             if not await delivery.sent(event):
@@ -94,10 +100,12 @@ class Subscription:
     async def campaign_presence(
         self, info: Info[Context, None], campaign_id: strawberry.ID
     ) -> AsyncGenerator[CampaignPresence, None]:
-        campaign = await get_visible_campaign(info.context, campaign_id)
-        channel, delivery = presence_channel(campaign.pk), Delivery(info)
-        viewer_pk = info.context.require_viewer().pk
-        async for shown in presence.campaign_presence(info.context, campaign):
+        context, delivery = info.context, Delivery(info)
+        del info
+        campaign = await get_visible_campaign(context, campaign_id)
+        channel = presence_channel(campaign.pk)
+        viewer_pk = context.require_viewer().pk
+        async for shown in presence.campaign_presence(context, campaign):
             # Everyone who may see the campaign is shown the same people: one scope.
             load = partial(_presence, campaign.pk, shown)
             event = SharedEvent(channel, shown.version, PRESENCE, viewer_pk, load, delivery.group)
@@ -111,19 +119,20 @@ class Subscription:
         "edit or deletion, a markChatRead on any of the viewer's devices).",
     )
     async def my_unread_chat(self, info: Info[Context, None]) -> AsyncGenerator[ChatUnread, None]:
-        viewer = info.context.require_viewer()
-        async for unread in chat_unread.my_unread(viewer, stream_bus(info.context)):
+        context = info.context
+        del info
+        async for unread in chat_unread.my_unread(context.require_viewer(), stream_bus(context)):
             yield ChatUnread(unread=unread)
 
 
 def _shared(
-    info: Info[Context, None],
+    context: Context,
     delivery: Delivery,
     channel: str,
     seen: Seen,
     load: Callable[[], Awaitable[Any]],
 ) -> SharedEvent:
-    viewer = info.context.viewer
+    viewer = context.viewer
     viewer_pk = viewer.pk if viewer else None
     return SharedEvent(channel, int(seen.event.seq), seen.scope, viewer_pk, load, delivery.group)
 

@@ -55,6 +55,7 @@ from server.outage import answers_unavailable, mark_unavailable, or_unavailable,
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
+from server.websocket_route import DirectWebSockets
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -245,7 +246,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             status_code=200 if ready else 503,
         )
 
-    return Starlette(
+    return DirectWebSockets(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -153,16 +153,47 @@ def group_of(
     variables: Mapping[str, Any],
 ) -> Group:
     """The group of a subscription operation (one root field, as the spec requires)."""
+    shape = _shape_of(schema, operation, fragments)
+    values = {name: variables.get(name) for name in shape.variables}
+    return Group(shape.document, json.dumps(values, sort_keys=True, default=str), shape.neutral)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a group takes of its operation's document, whatever the variables' values."""
+
+    document: str
+    variables: tuple[str, ...]  # those the payload's selection reads
+    neutral: bool
+
+
+# Per operation node (Strawberry keeps one parsed document per query text, so the
+# subscribers of one document share it): the node, its schema, its shape. Printing and
+# walking the document for each subscriber made most of the work of subscribing.
+_shapes: dict[int, tuple[OperationDefinitionNode, GraphQLSchema, _Shape]] = {}
+_SHAPES_KEPT = 512
+
+
+def _shape_of(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> _Shape:
+    seen = _shapes.get(id(operation))
+    if seen is not None and seen[0] is operation and seen[1] is schema:
+        return seen[2]
     root = _root_field(operation)
     used = _fragments_used(root.selection_set, fragments) if root else []
     document = "\n".join(print_ast(node) for node in [operation, *used])
     # The root field's own arguments (campaignId, after) only choose the stream; its
     # directives and everything below it make the answer.
     reading = [*(root.directives or ()), root.selection_set] if root else []
-    names = _variables_read(reading, used)
-    values = {name: variables.get(name) for name in sorted(names)}
-    neutral = _only_neutral_fields(schema, operation, used)
-    return Group(document, json.dumps(values, sort_keys=True, default=str), neutral)
+    names = tuple(sorted(_variables_read(reading, used)))
+    shape = _Shape(document, names, _only_neutral_fields(schema, operation, used))
+    if len(_shapes) >= _SHAPES_KEPT:
+        _shapes.clear()
+    _shapes[id(operation)] = (operation, schema, shape)
+    return shape
 
 
 def _root_field(operation: OperationDefinitionNode) -> FieldNode | None:

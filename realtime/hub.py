@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from models.database import is_unreachable
 from realtime import per_channel
 from realtime.channels import ChannelGone
 from realtime.redis_backend import RESYNC
+from realtime.shared_task import SharedTask
 
 logger = logging.getLogger("funnelgraph.realtime")
 
@@ -38,8 +39,16 @@ class LogReader(Protocol):
 
 
 DEFAULT_INBOX_SIZE = 256
+# Per row, how many streams that may start an execution get a turn to before the next
+# inbox is offered the row (a channel's streams are of a few groups, most often one).
+LEADS_AWAITED = 4
 # With no signal for this long, a channel reads its log once, in case a signal was lost.
 QUIET_CHECK_SECONDS = 15.0
+
+
+# What a stream needs done before it can pass a row on: the execution its group started
+# for it (schema/live_groups.py); None when nothing (or when it may have to start it).
+Pending = Callable[[Any], SharedTask[Any] | None]
 
 
 class Inbox:
@@ -47,26 +56,44 @@ class Inbox:
 
     Ten thousand streams each hold one while they wait, so it holds no more than it
     must: a list (a deque allocates a 64-slot block up front) and, only while its
-    stream waits, one future (an asyncio.Event keeps a deque of waiters for ever)."""
+    stream waits, one future (an asyncio.Event keeps a deque of waiters for ever).
 
-    __slots__ = ("_rows", "_size", "_waiter", "behind", "orphaned")
+    A stream that says what a row waits for (`pending`) is woken once that is done, not
+    before: woken at once, most subscribers of a live event would only find their
+    group's execution under way, wait for it, and be woken a second time to send it.
+    When a stream is woken changes nothing of what it yields, only how often it runs."""
 
-    def __init__(self, size: int) -> None:
+    __slots__ = ("_rows", "_size", "_waiter", "behind", "orphaned", "pending")
+
+    def __init__(self, size: int, pending: Pending | None = None) -> None:
         self._rows: list[Any] = []
         self._size = size
         self.behind = False
         self.orphaned = False  # its channel's pump failed: the stream must open another
         self._waiter: asyncio.Future[None] | None = None
+        self.pending = pending
 
-    def offer(self, row: Any) -> None:
+    def offer(self, row: Any) -> bool:
+        """True when the stream was woken with nothing started for it to wait on: it
+        may be the one to start its group's execution."""
         if self.behind:
-            return
+            return False
         if len(self._rows) >= self._size:
             self.behind = True
             self._rows = []
-        else:
-            self._rows.append(row)
-        self._wake()
+            self._wake()
+            return False
+        self._rows.append(row)
+        pending = self.pending
+        if pending is None:
+            self._wake()
+            return False
+        running = pending(row)
+        if running is None:
+            self._wake()
+            return True
+        running.then(self._wake)
+        return False
 
     def poke(self) -> None:
         """Something may be missing (a reconnect): the stream must read the log."""
@@ -126,7 +153,11 @@ class Hub:
 
     @asynccontextmanager
     async def inbox(
-        self, channel: str, start: int, size: int = DEFAULT_INBOX_SIZE
+        self,
+        channel: str,
+        start: int,
+        size: int = DEFAULT_INBOX_SIZE,
+        pending: Pending | None = None,
     ) -> AsyncIterator[Inbox]:
         """An inbox on `channel` for as long as the context is open.
 
@@ -141,7 +172,7 @@ class Hub:
         state.streams += 1
         try:
             await asyncio.shield(state.ready)
-            box = Inbox(size)
+            box = Inbox(size, pending)
             state.inboxes.add(box)
             try:
                 yield box
@@ -196,8 +227,13 @@ class Hub:
         while rows := await self.log.rows_after(channel, state.last):
             for row in rows:
                 state.last = max(state.last, self.log.seq_of(row))
+                leads = LEADS_AWAITED
                 for box in list(state.inboxes):
-                    box.offer(row)
+                    if box.offer(row) and leads:
+                        # Let it start its group's execution, so the rest of its
+                        # group wait for that instead of being woken for nothing.
+                        leads -= 1
+                        await asyncio.sleep(0)
             if len(rows) < self.log.batch:
                 return
 

@@ -7,20 +7,22 @@ from functools import partial
 from typing import Any
 
 from models.database import until_reachable
-from realtime.hub import Hub
+from realtime.hub import Hub, Pending
 
 
-async def follow(hub: Hub, channel: str, *, after: int, head: int) -> AsyncIterator[Any]:
+async def follow(
+    hub: Hub, channel: str, *, after: int, head: int, pending: Pending | None = None
+) -> AsyncIterator[Any]:
     """Rows with seq > `after`, in seq order, then each new one as it is committed.
 
     The inbox opens before the replay, so a row committed meanwhile is either
     replayed or offered live; seq order drops the duplicate and reveals a gap,
     which is filled from the log. While the database is out of reach the stream waits,
-    then goes on from where it was.
+    then goes on from where it was. `pending`: see realtime/hub.py's Inbox.
     """
     last = after
     while True:  # a new inbox when the channel's pump failed under the old one
-        async with hub.inbox(channel, start=head) as inbox:
+        async with hub.inbox(channel, start=head, pending=pending) as inbox:
             read_log = True
             while not inbox.orphaned:
                 if read_log:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 from models import (
     Campaign,
@@ -21,6 +21,7 @@ from models.database import until_reachable
 from realtime import log
 from realtime.bus import Bus
 from realtime.channels import ChannelGone, campaign_channel, user_channel
+from realtime.shared_task import SharedTask
 from realtime.streams import follow
 from resolvers.access import sees_campaign
 from resolvers.context import Context
@@ -169,10 +170,19 @@ async def campaign_events(
         yield seen.event
 
 
+# The execution already started for an event as a viewer of this scope would be shown it.
+Running = Callable[[CampaignEvent, Scope], SharedTask[Any] | None]
+
+
 async def campaign_events_seen(
-    context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
+    context: Context,
+    campaign: Campaign,
+    after: str | None,
+    kinds: frozenset[EventKind] | None,
+    running: Running | None = None,
 ) -> AsyncIterator[Seen]:
-    """campaign_events, each with the viewer's scope as of that event."""
+    """campaign_events, each with the viewer's scope as of that event. With `running`,
+    the stream is woken for a live event once its execution is done (realtime/hub.py)."""
     bus = stream_bus(context)
     head = await log.last_seq(campaign.pk)
     start = head if after is None else decode_event_cursor(after, campaign.pk)
@@ -186,17 +196,29 @@ async def campaign_events_seen(
                 "subscribe with its lastEventCursor"
             )
     watch = AccessWatch(context, campaign.pk)
-    events = follow(bus.hub, campaign_channel(campaign.pk), after=start, head=head)
+
+    def pending(event: CampaignEvent) -> SharedTask[Any] | None:
+        scope = watch.known(event)
+        if running is None or scope is None or not _shown(event, scope, kinds):
+            return None
+        return running(event, scope)
+
+    channel = campaign_channel(campaign.pk)
+    events = follow(bus.hub, channel, after=start, head=head, pending=pending)
     try:
         async for event in events:
             scope = watch.known(event) or await watch.check(event)
-            if kinds is not None and event.kind not in kinds:
-                continue
-            if event.kind in CARD_EVENTS and not scope.opportunity_access:
-                continue  # without the opportunity function, cards do not exist for the viewer
-            yield Seen(event, scope)
+            if _shown(event, scope, kinds):
+                yield Seen(event, scope)
     except ChannelGone:
         raise not_found("Campaign", encode_id("Campaign", campaign.pk)) from None
+
+
+def _shown(event: CampaignEvent, scope: Scope, kinds: frozenset[EventKind] | None) -> bool:
+    if kinds is not None and event.kind not in kinds:
+        return False
+    # Without the opportunity function, cards do not exist for the viewer.
+    return event.kind not in CARD_EVENTS or scope.opportunity_access
 
 
 async def chat_message_of(event: CampaignEvent) -> ChatMessage:

@@ -4,7 +4,11 @@ The first subscriber of a group to reach an event yields it: Strawberry executes
 (schema/event_execution.py) and sends the `next` message. Every other subscriber of
 the group finds that execution under the event's group key and writes the rendered
 frame to its own socket directly, from its own stream's task, with only its
-operation id spliced in: no execution, no result processing, no JSON encoding.
+operation id spliced in: no execution, no result processing, no JSON encoding. The
+hub lets the first subscriber start the execution before it offers the event to the
+others, whose streams are then woken once it is done (`running`, realtime/hub.py):
+each runs once per event, not once to find the execution under way and again to
+send its frame.
 
 Each stream sends from its own task, so a stalled socket holds up only its own
 stream (uvicorn's send waits while the socket's write buffer is full); meanwhile
@@ -14,14 +18,14 @@ its inbox fills, overflows, and the stream goes on from the log (realtime/hub.py
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from strawberry.types import Info
 
-from schema.live_groups import Frames, Group, Rendered, SharedEvent, group_of
+from schema.live_groups import Execution, Frames, Group, Rendered, SharedEvent, group_of
 
 Sink = Callable[[Rendered], Awaitable[None]]
 _sink: ContextVar[Sink | None] = ContextVar("live frame sink", default=None)
@@ -54,6 +58,15 @@ class Delivery:
         self.group: Group = group_of(raw.schema, raw.operation, raw.fragments, info.variable_values)
         self._frames: Frames = info.schema.frames  # type: ignore[attr-defined]
         self._sink = _sink.get()
+
+    def running(
+        self, channel: str, seq: int, scope: Hashable | None, viewer_pk: int | None
+    ) -> Execution | None:
+        """The execution of its group's answer to event `seq` of `channel`, if started;
+        None too when this stream cannot send it itself."""
+        if self._sink is None:
+            return None
+        return self._frames.running(self.group.key_of(channel, seq, scope, viewer_pk))
 
     async def sent(self, event: SharedEvent) -> bool:
         """True once the event's frame went out to this socket; False when the stream

@@ -141,9 +141,14 @@ class Group:
     neutral: bool
 
     def key(self, event: SharedEvent) -> Hashable:
-        per_viewer = event.scope is None or not self.neutral
-        who = event.viewer_pk if per_viewer else None
-        return (event.channel, event.seq, self.document, self.variables, event.scope, who)
+        return self.key_of(event.channel, event.seq, event.scope, event.viewer_pk)
+
+    def key_of(
+        self, channel: str, seq: int, scope: Hashable | None, viewer_pk: int | None
+    ) -> Hashable:
+        """The key of event `seq` of `channel` as this viewer, of this scope, is shown it."""
+        who = viewer_pk if scope is None or not self.neutral else None
+        return (channel, seq, self.document, self.variables, scope, who)
 
 
 def group_of(

@@ -25,7 +25,7 @@ from schema.chat_unread import ChatUnread
 from schema.events import CampaignEvent
 from schema.guards import IsAuthenticated
 from schema.live_delivery import Delivery
-from schema.live_groups import SharedEvent
+from schema.live_groups import Execution, SharedEvent
 from schema.notification import Notification
 from schema.presence import CampaignPresence
 
@@ -49,7 +49,9 @@ class Subscription:
         del info  # a stream keeps none of its start's executor (schema/live_operation.py)
         campaign = await get_visible_campaign(context, campaign_id)
         channel = campaign_channel(campaign.pk)
-        async for seen in subscriptions.campaign_events_seen(context, campaign, after, None):
+        running = _running(context, delivery, channel)
+        seen_events = subscriptions.campaign_events_seen(context, campaign, after, None, running)
+        async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_event, seen.event))
             if not await delivery.sent(event):
                 # The annotation names the GraphQL type; what executes it is the SharedEvent.
@@ -67,7 +69,9 @@ class Subscription:
         del info
         campaign = await get_visible_campaign(context, campaign_id)
         channel = campaign_channel(campaign.pk)
-        async for seen in subscriptions.campaign_events_seen(context, campaign, after, CHAT):
+        running = _running(context, delivery, channel)
+        seen_events = subscriptions.campaign_events_seen(context, campaign, after, CHAT, running)
+        async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_message, seen.event))
             if not await delivery.sent(event):
                 yield event  # type: ignore[misc]
@@ -135,6 +139,16 @@ def _shared(
     viewer = context.viewer
     viewer_pk = viewer.pk if viewer else None
     return SharedEvent(channel, int(seen.event.seq), seen.scope, viewer_pk, load, delivery.group)
+
+
+def _running(context: Context, delivery: Delivery, channel: str) -> subscriptions.Running:
+    """What the stream's group has started executing for an event (see _shared)."""
+    viewer_pk = context.viewer.pk if context.viewer else None
+
+    def running(row: CampaignEventModel, scope: subscriptions.Scope) -> Execution | None:
+        return delivery.running(channel, int(row.seq), scope, viewer_pk)
+
+    return running
 
 
 async def _event(row: CampaignEventModel) -> CampaignEvent:

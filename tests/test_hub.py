@@ -9,6 +9,7 @@ from broadcaster import Broadcast
 from broadcaster._backends.memory import MemoryBackend
 
 from realtime.hub import Hub
+from realtime.shared_task import SharedTask
 
 
 class ListLog:
@@ -78,4 +79,54 @@ async def test_the_channel_unsubscribes_when_its_last_stream_leaves():
         assert "campaign:2" in backend._subscribed
     await asyncio.sleep(0.05)
     assert "campaign:2" not in backend._subscribed
+    await broadcast.disconnect()
+
+
+async def test_a_stream_whose_row_waits_on_a_started_execution_is_woken_once_it_is_done():
+    # given a channel with three streams, each waiting on the execution started for its
+    # row, and starting it when it finds none (as the subscribers of one group do)
+    broadcast = Broadcast(backend=MemoryBackend("memory://"))
+    await broadcast.connect()
+    log = ListLog()
+    hub = Hub(broadcast, log)
+    started: dict[int, SharedTask[None]] = {}
+    outcome: dict[int, asyncio.Future[None]] = {}
+    woken: list[tuple[str, int]] = []
+    ready = asyncio.Barrier(4)
+
+    async def stream(name: str) -> None:
+        async with hub.inbox("campaign:3", start=0, pending=started.get) as box:
+            await ready.wait()
+            taken: list[int] = []
+            while len(taken) < 2:
+                await box.wait()
+                for row in box.take_all():
+                    woken.append((name, row))
+                    taken.append(row)
+                    if row not in started:
+                        outcome[row] = asyncio.get_running_loop().create_future()
+                        started[row] = SharedTask(outcome[row])
+
+    streams = [asyncio.create_task(stream(name)) for name in ("a", "b", "c")]
+    await ready.wait()
+    # when a row is committed
+    log.rows.append(1)
+    await broadcast.publish("campaign:3", "1")
+    await asyncio.sleep(0.05)
+    # then one stream is woken, starts the execution, and the others are not woken while
+    # it runs,
+    assert len(woken) == 1
+    assert 1 in started
+    # and are once it is done
+    outcome[1].set_result(None)
+    await asyncio.sleep(0.05)
+    assert sorted(name for name, _ in woken) == ["a", "b", "c"]
+    # and an execution that fails wakes them too (they execute it themselves)
+    log.rows.append(2)
+    await broadcast.publish("campaign:3", "2")
+    await asyncio.sleep(0.05)
+    assert len(woken) == 4
+    outcome[2].set_exception(RuntimeError("the database went away"))
+    await asyncio.wait_for(asyncio.gather(*streams), 2)
+    assert sorted(woken[3:]) == [("a", 2), ("b", 2), ("c", 2)]
     await broadcast.disconnect()

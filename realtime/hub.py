@@ -49,6 +49,9 @@ QUIET_CHECK_SECONDS = 15.0
 # What a stream needs done before it can pass a row on: the execution its group started
 # for it (schema/live_groups.py); None when nothing (or when it may have to start it).
 Pending = Callable[[Any], SharedTask[Any] | None]
+# Passes a row on for a stream that waits with nothing else to do: True once it is
+# sent (or needs no sending); False when the stream must do it itself.
+Serve = Callable[[Any], bool]
 
 
 class Inbox:
@@ -61,9 +64,11 @@ class Inbox:
     A stream that says what a row waits for (`pending`) is woken once that is done, not
     before: woken at once, most subscribers of a live event would only find their
     group's execution under way, wait for it, and be woken a second time to send it.
-    When a stream is woken changes nothing of what it yields, only how often it runs."""
+    When a stream is woken changes nothing of what it yields, only how often it runs.
+    And when that row is all it has while it waits, its `serve` (realtime/streams.py)
+    may pass the row on then and there, and the stream is not woken at all."""
 
-    __slots__ = ("_rows", "_size", "_waiter", "behind", "orphaned", "pending")
+    __slots__ = ("_rows", "_size", "_waiter", "behind", "orphaned", "pending", "serve")
 
     def __init__(self, size: int, pending: Pending | None = None) -> None:
         self._rows: list[Any] = []
@@ -72,6 +77,7 @@ class Inbox:
         self.orphaned = False  # its channel's pump failed: the stream must open another
         self._waiter: asyncio.Future[None] | None = None
         self.pending = pending
+        self.serve: Serve | None = None
 
     def offer(self, row: Any) -> bool:
         """True when the stream was woken with nothing started for it to wait on: it
@@ -92,8 +98,19 @@ class Inbox:
         if running is None:
             self._wake()
             return True
-        running.then(self._wake)
+        running.then(self._ready)
         return False
+
+    def _ready(self) -> None:
+        """What a row waited for is done: served here when it can be, else the stream
+        is woken to pass the row on itself."""
+        serve, waiter, rows = self.serve, self._waiter, self._rows
+        waiting = waiter is not None and not waiter.done()
+        alone = len(rows) == 1 and not self.behind
+        if serve is not None and waiting and alone and serve(rows[0]):
+            self._rows = []
+            return
+        self._wake()
 
     def poke(self) -> None:
         """Something may be missing (a reconnect): the stream must read the log."""

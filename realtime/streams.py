@@ -7,11 +7,17 @@ from functools import partial
 from typing import Any
 
 from models.database import until_reachable
-from realtime.hub import Hub, Pending
+from realtime.hub import Hub, Pending, Serve
 
 
 async def follow(
-    hub: Hub, channel: str, *, after: int, head: int, pending: Pending | None = None
+    hub: Hub,
+    channel: str,
+    *,
+    after: int,
+    head: int,
+    pending: Pending | None = None,
+    deliver: Serve | None = None,
 ) -> AsyncIterator[Any]:
     """Rows with seq > `after`, in seq order, then each new one as it is committed.
 
@@ -19,10 +25,24 @@ async def follow(
     replayed or offered live; seq order drops the duplicate and reveals a gap,
     which is filled from the log. While the database is out of reach the stream waits,
     then goes on from where it was. `pending`: see realtime/hub.py's Inbox.
+
+    With `deliver`, a live row that is next in order may be passed on while the stream
+    waits (it is then not yielded): `deliver` does what the stream's consumer would do
+    with it, with no await, or says it cannot.
     """
     last = after
+
+    def serve(row: Any) -> bool:
+        nonlocal last
+        seq = hub.log.seq_of(row)
+        if deliver is None or seq != last + 1 or not deliver(row):
+            return False
+        last = seq
+        return True
+
     while True:  # a new inbox when the channel's pump failed under the old one
         async with hub.inbox(channel, start=head, pending=pending) as inbox:
+            inbox.serve = serve if deliver is not None else None
             read_log = True
             while not inbox.orphaned:
                 if read_log:

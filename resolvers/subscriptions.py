@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from models import (
     Campaign,
@@ -170,8 +170,18 @@ async def campaign_events(
         yield seen.event
 
 
-# The execution already started for an event as a viewer of this scope would be shown it.
-Running = Callable[[CampaignEvent, Scope], SharedTask[Any] | None]
+class Direct(Protocol):
+    """How a stream's live events reach its socket without the stream: each is executed
+    once for its group (schema/live_delivery.py)."""
+
+    def running(self, event: CampaignEvent, scope: Scope) -> SharedTask[Any] | None:
+        """The execution already started for `event` as a viewer of `scope` is shown it."""
+        ...
+
+    def served(self, event: CampaignEvent, scope: Scope) -> bool:
+        """True when that execution's answer was sent, now, with no await; False when the
+        stream must see to it."""
+        ...
 
 
 async def campaign_events_seen(
@@ -179,10 +189,11 @@ async def campaign_events_seen(
     campaign: Campaign,
     after: str | None,
     kinds: frozenset[EventKind] | None,
-    running: Running | None = None,
+    direct: Direct | None = None,
 ) -> AsyncIterator[Seen]:
-    """campaign_events, each with the viewer's scope as of that event. With `running`,
-    the stream is woken for a live event once its execution is done (realtime/hub.py)."""
+    """campaign_events, each with the viewer's scope as of that event. With `direct`,
+    the stream is woken for a live event once its execution is done, and not at all
+    when the event could be sent or skipped without it (realtime/hub.py)."""
     bus = stream_bus(context)
     head = await log.last_seq(campaign.pk)
     start = head if after is None else decode_event_cursor(after, campaign.pk)
@@ -199,12 +210,26 @@ async def campaign_events_seen(
 
     def pending(event: CampaignEvent) -> SharedTask[Any] | None:
         scope = watch.known(event)
-        if running is None or scope is None or not _shown(event, scope, kinds):
+        if direct is None or scope is None or not _shown(event, scope, kinds):
             return None
-        return running(event, scope)
+        return direct.running(event, scope)
+
+    def deliver(event: CampaignEvent) -> bool:
+        # What the loop below and its consumer do with an event, when it needs no await.
+        scope = watch.known(event)
+        if direct is None or scope is None:
+            return False
+        return not _shown(event, scope, kinds) or direct.served(event, scope)
 
     channel = campaign_channel(campaign.pk)
-    events = follow(bus.hub, channel, after=start, head=head, pending=pending)
+    events = follow(
+        bus.hub,
+        channel,
+        after=start,
+        head=head,
+        pending=pending if direct else None,
+        deliver=deliver if direct else None,
+    )
     try:
         async for event in events:
             scope = watch.known(event) or await watch.check(event)

@@ -18,16 +18,28 @@ its inbox fills, overflows, and the stream goes on from the log (realtime/hub.py
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.types import Info
 
 from schema.live_groups import Execution, Frames, Group, Rendered, SharedEvent, group_of
 
-Sink = Callable[[Rendered], Awaitable[None]]
+
+class Sink(Protocol):
+    """An operation's socket, for the `next` messages of its group's answers."""
+
+    async def __call__(self, rendered: Rendered) -> None:
+        """Sends it, from the operation's stream."""
+
+    def send_now(self, rendered: Rendered) -> bool:
+        """Sends it with no await (or, if the socket is not ready, before anything else
+        goes to it); False when the stream must send it itself."""
+        ...
+
+
 _sink: ContextVar[Sink | None] = ContextVar("live frame sink", default=None)
 
 
@@ -67,6 +79,17 @@ class Delivery:
         if self._sink is None:
             return None
         return self._frames.running(self.group.key_of(channel, seq, scope, viewer_pk))
+
+    def served(self, channel: str, seq: int, scope: Hashable | None, viewer_pk: int | None) -> bool:
+        """True when its group's answer to event `seq` of `channel` was executed and is
+        sent now, with no await; False when the stream must see to it."""
+        sink = self._sink
+        if sink is None:
+            return False
+        execution = self._frames.running(self.group.key_of(channel, seq, scope, viewer_pk))
+        if execution is None or not execution.succeeded():
+            return False
+        return sink.send_now(execution.task.result())
 
     async def sent(self, event: SharedEvent) -> bool:
         """True once the event's frame went out to this socket; False when the stream

@@ -49,8 +49,8 @@ class Subscription:
         del info  # a stream keeps none of its start's executor (schema/live_operation.py)
         campaign = await get_visible_campaign(context, campaign_id)
         channel = campaign_channel(campaign.pk)
-        running = _running(context, delivery, channel)
-        seen_events = subscriptions.campaign_events_seen(context, campaign, after, None, running)
+        direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
+        seen_events = subscriptions.campaign_events_seen(context, campaign, after, None, direct)
         async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_event, seen.event))
             if not await delivery.sent(event):
@@ -69,8 +69,8 @@ class Subscription:
         del info
         campaign = await get_visible_campaign(context, campaign_id)
         channel = campaign_channel(campaign.pk)
-        running = _running(context, delivery, channel)
-        seen_events = subscriptions.campaign_events_seen(context, campaign, after, CHAT, running)
+        direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
+        seen_events = subscriptions.campaign_events_seen(context, campaign, after, CHAT, direct)
         async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_message, seen.event))
             if not await delivery.sent(event):
@@ -141,14 +141,19 @@ def _shared(
     return SharedEvent(channel, int(seen.event.seq), seen.scope, viewer_pk, load, delivery.group)
 
 
-def _running(context: Context, delivery: Delivery, channel: str) -> subscriptions.Running:
-    """What the stream's group has started executing for an event (see _shared)."""
-    viewer_pk = context.viewer.pk if context.viewer else None
+class _Direct:
+    """A campaign stream's events sent to its socket without the stream (see _shared)."""
 
-    def running(row: CampaignEventModel, scope: subscriptions.Scope) -> Execution | None:
-        return delivery.running(channel, int(row.seq), scope, viewer_pk)
+    __slots__ = ("channel", "delivery", "viewer_pk")
 
-    return running
+    def __init__(self, delivery: Delivery, channel: str, viewer_pk: int | None) -> None:
+        self.delivery, self.channel, self.viewer_pk = delivery, channel, viewer_pk
+
+    def running(self, event: CampaignEventModel, scope: subscriptions.Scope) -> Execution | None:
+        return self.delivery.running(self.channel, int(event.seq), scope, self.viewer_pk)
+
+    def served(self, event: CampaignEventModel, scope: subscriptions.Scope) -> bool:
+        return self.delivery.served(self.channel, int(event.seq), scope, self.viewer_pk)
 
 
 async def _event(row: CampaignEventModel) -> CampaignEvent:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from contextlib import suppress
+from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected as SocketClosed
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -21,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.utils.aio import aclosing
@@ -38,16 +40,25 @@ logger = logging.getLogger("funnelgraph.websocket")
 
 
 class FrameSink:
-    """Writes a group's rendered payload as one operation's `next` message."""
+    """Writes a group's rendered payload as one operation's `next` message: from the
+    operation's stream, or (`send_now`) from where its event's execution finished, while
+    the stream waits. Whatever goes to one socket goes in the order it was given."""
 
-    __slots__ = ("_prefix", "_socket")
+    __slots__ = ("_failed", "_handler", "_prefix", "_socket", "operation")
 
-    def __init__(self, socket: AsyncWebSocketAdapter, operation_id: str) -> None:
+    def __init__(self, handler: TransportHandler, operation_id: str) -> None:
+        socket = handler.websocket
         assert isinstance(socket, ASGIWebSocketAdapter)
         self._socket = socket.ws
         self._prefix = next_prefix(operation_id)
+        self._handler = handler
+        self.operation: Operation[Context, None] | None = None  # set once it is started
+        self._failed = False
 
     async def __call__(self, rendered: Rendered) -> None:
+        await self._handler.drained()
+        if self._failed:
+            raise asyncio.CancelledError("the client left")
         try:
             await self._socket.send_text(f"{self._prefix}{rendered.text}}}")
         except (WebSocketDisconnect, SocketClosed):
@@ -55,8 +66,59 @@ class FrameSink:
             # the handler cancels it at close; not an error to report on the stream.
             raise asyncio.CancelledError("the client left") from None
 
+    def send_now(self, rendered: Rendered) -> bool:
+        operation, handler = self.operation, self._handler
+        if handler.draining or self._failed or operation is None:
+            return False
+        if operation.completed or handler.operations.get(operation.id) is not operation:
+            return False  # completed or cancelled: its stream is ending
+        # Starlette's and uvicorn's sends run to their end with no await while the socket
+        # takes the frame: driven here, in place; else finished by a task of their own,
+        # which every later message to the socket waits for.
+        send = self._socket.send_text(f"{self._prefix}{rendered.text}}}")
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return True
+        except Exception:  # the client left: the stream, woken, finds out
+            return False
+        draining = asyncio.ensure_future(self._drain(send, waiting))
+        handler.draining.append(draining)
+        draining.add_done_callback(handler.draining.remove)
+        return True
+
+    async def _drain(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
+        """Runs `send`, suspended on `waiting`, to its end (its socket's buffer was full)."""
+        try:
+            while True:
+                if isinstance(waiting, asyncio.Future):
+                    await asyncio.wait([waiting])
+                else:
+                    await asyncio.sleep(0)
+                waiting = send.send(None)
+        except StopIteration:
+            pass
+        except Exception:  # the client left while its buffer was full
+            self._failed = True
+        except BaseException:
+            send.close()
+            raise
+
 
 class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.draining: list[asyncio.Task[None]] = []  # frames FrameSink sends later
+
+    async def drained(self) -> None:
+        """Until the frames sent earlier to this socket are out."""
+        while self.draining:
+            await asyncio.wait(list(self.draining))
+
+    async def send_message(self, message: Message) -> None:
+        await self.drained()
+        await super().send_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
@@ -83,8 +145,10 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
-        with sending_to(FrameSink(self.websocket, message["id"])):
+        sink = FrameSink(self, message["id"])
+        with sending_to(sink):
             await super().handle_subscribe(message)  # starts the operation's task
+        sink.operation = self.operations.get(message["id"])
         # The reader loop holds its last message until the next one comes, maybe never;
         # the operation keeps what it needs of it.
         message.clear()  # type: ignore[attr-defined]

@@ -130,3 +130,44 @@ async def test_a_stream_whose_row_waits_on_a_started_execution_is_woken_once_it_
     await asyncio.wait_for(asyncio.gather(*streams), 2)
     assert sorted(woken[3:]) == [("a", 2), ("b", 2), ("c", 2)]
     await broadcast.disconnect()
+
+
+async def test_a_waiting_stream_is_served_its_row_without_being_woken_when_it_can_be():
+    # given a stream waiting on its inbox, whose rows wait on an execution, and which
+    # can be served a row while it waits (as a live subscriber's frame is sent for it)
+    broadcast = Broadcast(backend=MemoryBackend("memory://"))
+    await broadcast.connect()
+    log = ListLog()
+    hub = Hub(broadcast, log)
+    execution: SharedTask[None] = SharedTask(asyncio.sleep(0.01))
+    served: list[int] = []
+    refuse = {2}
+    woken: list[list[int]] = []
+
+    def serve(row: int) -> bool:
+        if row in refuse:
+            return False
+        served.append(row)
+        return True
+
+    async def stream() -> None:
+        async with hub.inbox("campaign:4", start=0, pending=lambda row: execution) as box:
+            box.serve = serve
+            while not woken:
+                await box.wait()
+                woken.append(box.take_all())
+
+    task = asyncio.create_task(stream())
+    await asyncio.sleep(0.01)
+    # when a row it can be served is committed: it is served, and the stream sleeps on
+    log.rows.append(1)
+    await broadcast.publish("campaign:4", "1")
+    await asyncio.sleep(0.05)
+    assert served == [1]
+    assert woken == []
+    # and a row it cannot be served wakes it, with that row to pass on itself
+    log.rows.append(2)
+    await broadcast.publish("campaign:4", "2")
+    await asyncio.wait_for(task, 2)
+    assert woken == [[2]]
+    await broadcast.disconnect()

@@ -111,6 +111,8 @@ class AccessWatch:
     that seq; otherwise reads are shared per process and at most a second old.
     """
 
+    __slots__ = ("_campaign_pk", "_context", "_judged")
+
     def __init__(self, context: Context, campaign_pk: int) -> None:
         self._context = context
         self._campaign_pk = campaign_pk
@@ -166,7 +168,7 @@ async def campaign_events(
     context: Context, campaign: Campaign, after: str | None, kinds: frozenset[EventKind] | None
 ) -> AsyncIterator[CampaignEvent]:
     """The campaign's events (of `kinds`), replayed after the cursor and then live."""
-    async for seen in campaign_events_seen(context, campaign, after, kinds):
+    async for seen in campaign_events_seen(context, campaign.pk, after, kinds):
         yield seen.event
 
 
@@ -186,7 +188,7 @@ class Direct(Protocol):
 
 async def campaign_events_seen(
     context: Context,
-    campaign: Campaign,
+    campaign_pk: int,
     after: str | None,
     kinds: frozenset[EventKind] | None,
     direct: Direct | None = None,
@@ -195,18 +197,18 @@ async def campaign_events_seen(
     the stream is woken for a live event once its execution is done, and not at all
     when the event could be sent or skipped without it (realtime/hub.py)."""
     bus = stream_bus(context)
-    head = await log.last_seq(campaign.pk)
-    start = head if after is None else decode_event_cursor(after, campaign.pk)
+    head = await log.last_seq(campaign_pk)
+    start = head if after is None else decode_event_cursor(after, campaign_pk)
     if start > head:
         raise BadUserInput("'after' is ahead of this campaign's log", argument="after")
     if start < head:
-        oldest = await log.oldest_kept_seq(campaign.pk)
+        oldest = await log.oldest_kept_seq(campaign_pk)
         if oldest is None or oldest > start + 1:
             raise ResyncRequired(
                 "events after this cursor are no longer kept: reload the board and "
                 "subscribe with its lastEventCursor"
             )
-    watch = AccessWatch(context, campaign.pk)
+    watch = AccessWatch(context, campaign_pk)
 
     def pending(event: CampaignEvent) -> SharedTask[Any] | None:
         scope = watch.known(event)
@@ -221,7 +223,7 @@ async def campaign_events_seen(
             return False
         return not _shown(event, scope, kinds) or direct.served(event, scope)
 
-    channel = campaign_channel(campaign.pk)
+    channel = campaign_channel(campaign_pk)
     events = follow(
         bus.hub,
         channel,
@@ -236,7 +238,7 @@ async def campaign_events_seen(
             if _shown(event, scope, kinds):
                 yield Seen(event, scope)
     except ChannelGone:
-        raise not_found("Campaign", encode_id("Campaign", campaign.pk)) from None
+        raise not_found("Campaign", encode_id("Campaign", campaign_pk)) from None
 
 
 def _shown(event: CampaignEvent, scope: Scope, kinds: frozenset[EventKind] | None) -> bool:

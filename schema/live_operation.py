@@ -60,7 +60,18 @@ def live_operation(
     operation = get_operation_ast(document, name)
     if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
         return None
-    return LiveOperation(query, document, variables, name)
+    return LiveOperation(_shared_text(query), document, variables, name)
+
+
+# One copy of each subscription's text, for all the subscriptions that send it.
+_texts: dict[str, str] = {}
+_TEXTS_KEPT = 1024
+
+
+def _shared_text(query: str) -> str:
+    if len(_texts) >= _TEXTS_KEPT and query not in _texts:
+        _texts.clear()
+    return _texts.setdefault(query, query)
 
 
 async def live_results(

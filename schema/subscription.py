@@ -47,10 +47,11 @@ class Subscription:
     ) -> AsyncGenerator[CampaignEvent, None]:
         context, delivery = info.context, Delivery(info)
         del info  # a stream keeps none of its start's executor (schema/live_operation.py)
-        campaign = await get_visible_campaign(context, campaign_id)
-        channel = campaign_channel(campaign.pk)
+        campaign_pk = (await get_visible_campaign(context, campaign_id)).pk
+        context.forget_reads()  # what the start read: its events read their own rows
+        channel = campaign_channel(campaign_pk)
         direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
-        seen_events = subscriptions.campaign_events_seen(context, campaign, after, None, direct)
+        seen_events = subscriptions.campaign_events_seen(context, campaign_pk, after, None, direct)
         async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_event, seen.event))
             if not await delivery.sent(event):
@@ -67,10 +68,11 @@ class Subscription:
     ) -> AsyncGenerator[ChatMessage, None]:
         context, delivery = info.context, Delivery(info)
         del info
-        campaign = await get_visible_campaign(context, campaign_id)
-        channel = campaign_channel(campaign.pk)
+        campaign_pk = (await get_visible_campaign(context, campaign_id)).pk
+        context.forget_reads()  # what the start read: its events read their own rows
+        channel = campaign_channel(campaign_pk)
         direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
-        seen_events = subscriptions.campaign_events_seen(context, campaign, after, CHAT, direct)
+        seen_events = subscriptions.campaign_events_seen(context, campaign_pk, after, CHAT, direct)
         async for seen in seen_events:
             event = _shared(context, delivery, channel, seen, partial(_message, seen.event))
             if not await delivery.sent(event):

@@ -163,6 +163,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if live is None:
             await super().run_operation(operation)
             return
+        operation.query = live.query  # the copy its other subscribers hold
         try:
             async with aclosing(live_results(self.schema, live, self.context)) as results:
                 await self._send_result_stream(operation, results)

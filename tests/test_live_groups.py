@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import pytest
@@ -167,6 +166,22 @@ class Stream:
     direct: int = 0  # answers its stream sent itself
 
 
+class _Sink:
+    """A socket that takes every frame: from the stream, or sent for it while it waits."""
+
+    def __init__(self, activity: asyncio.Event, stream: Stream) -> None:
+        self.activity, self.stream = activity, stream
+
+    async def __call__(self, rendered: Rendered) -> None:
+        self.send_now(rendered)
+
+    def send_now(self, rendered: Rendered) -> bool:
+        self.stream.direct += 1
+        self.stream.answers.append(_in_error_order(json.loads(rendered.text)))
+        self.activity.set()
+        return True
+
+
 class Streams:
     def __init__(self, bus) -> None:
         self.bus = bus
@@ -193,18 +208,13 @@ class Streams:
         itself (as a websocket's stream does), in order among the answers it yields."""
         if not direct:
             return asyncio.create_task(self._read(source, stream))
-        with sending_to(partial(self._sent, stream)):
+        with sending_to(_Sink(self.activity, stream)):
             return asyncio.create_task(self._read(source, stream))
 
     async def _read(self, source, stream: Stream) -> None:
         async for result in source:
             stream.answers.append(_in_error_order(_as_json(result)))
             self.activity.set()
-
-    async def _sent(self, stream: Stream, rendered: Rendered) -> None:
-        stream.direct += 1
-        stream.answers.append(_in_error_order(json.loads(rendered.text)))
-        self.activity.set()
 
     async def quiet(self, seconds: float = QUIET_SECONDS) -> None:
         """Until nothing has arrived for `seconds` (from now) and each grouped stream has

@@ -53,14 +53,25 @@ def direct_operation(
     schema: Schema, query: str, variables: dict[str, Any] | None, name: str | None
 ) -> Operation | None:
     """The operation when this path runs it, else None."""
+    found = parsed(schema, query, variables, name)
+    if found is None or found[1] is OperationType.SUBSCRIPTION:
+        return None
+    return found[0]
+
+
+def parsed(
+    schema: Schema, query: str, variables: dict[str, Any] | None, name: str | None
+) -> tuple[Operation, OperationType] | None:
+    """The operation and its type, when the text parses (with the schema's checks) and
+    names one; else None (Strawberry answers it)."""
     checks = schema.checks
     document = checks.parse(query) if checks is not None else None
     if not isinstance(document, DocumentNode):
         return None
     operation = get_operation_ast(document, name)
-    if operation is None or operation.operation is OperationType.SUBSCRIPTION:
+    if operation is None:
         return None
-    return Operation(query, document, variables, name)
+    return Operation(query, document, variables, name), operation.operation
 
 
 async def run_direct(schema: Schema, operation: Operation, context: Context) -> ExecutionResult:

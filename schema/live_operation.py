@@ -22,45 +22,31 @@ an operation name that names nothing, a schema without limits) is left to
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable
-from dataclasses import dataclass
+from dataclasses import replace
 from inspect import isawaitable
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationType
 from graphql.execution import Executor, create_source_event_stream
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from realtime.after_commit import publishing_to
 from resolvers.context import Context
-from schema.direct_operation import RULES, coerced
+from schema.direct_operation import RULES, Operation, coerced, parsed
 from schema.operation_context import operation_context
 from schema.schema import Schema
 
 
-@dataclass(frozen=True, slots=True)
-class LiveOperation:
-    """A subscription operation of a websocket, its text parsed."""
-
-    query: str
-    document: DocumentNode
-    variables: dict[str, Any] | None
-    name: str | None
-
-
 def live_operation(
     schema: Schema, query: str, variables: dict[str, Any] | None, name: str | None
-) -> LiveOperation | None:
-    """The operation when this path runs it, else None."""
-    checks = schema.checks
-    document = checks.parse(query) if checks is not None else None
-    if not isinstance(document, DocumentNode):
+) -> Operation | None:
+    """The operation when this path runs it (a subscription), else None."""
+    found = parsed(schema, query, variables, name)
+    if found is None or found[1] is not OperationType.SUBSCRIPTION:
         return None
-    operation = get_operation_ast(document, name)
-    if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
-        return None
-    return LiveOperation(_shared_text(query), document, variables, name)
+    return replace(found[0], query=_shared_text(query))
 
 
 # One copy of each subscription's text, for all the subscriptions that send it.
@@ -75,7 +61,7 @@ def _shared_text(query: str) -> str:
 
 
 async def live_results(
-    schema: Schema, live: LiveOperation, connection: Context
+    schema: Schema, live: Operation, connection: Context
 ) -> AsyncGenerator[ExecutionResult, None]:
     """The subscription's answers, as `Schema.stream` yields them."""
     context = operation_context(connection)
@@ -93,7 +79,7 @@ async def live_results(
 
 
 async def _started(
-    schema: Schema, live: LiveOperation, context: Context
+    schema: Schema, live: Operation, context: Context
 ) -> AsyncIterable[Any] | list[GraphQLError]:
     """The operation's source stream, else why it did not start."""
     checks = schema.checks
@@ -115,7 +101,7 @@ async def _started(
 
 
 async def _executed(
-    schema: Schema, live: LiveOperation, context: Context, payload: Any
+    schema: Schema, live: Operation, context: Context, payload: Any
 ) -> GraphQLExecutionResult:
     """One event's result, from an executor built for it alone."""
     executor = _executor(schema, live, context)
@@ -127,7 +113,7 @@ async def _executed(
 
 
 def _executor(
-    schema: Schema, live: LiveOperation, context: Context
+    schema: Schema, live: Operation, context: Context
 ) -> Executor[Any] | list[GraphQLError]:
     executor_class = schema.execution_context_class
     assert executor_class is not None and issubclass(executor_class, Executor)

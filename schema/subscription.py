@@ -2,11 +2,12 @@
 
 Each stream has an event executed once per group of subscribers whose answers
 cannot differ (schema/live_groups.py): the first of a group to reach it yields it to
-be executed, the others send that execution's frame (schema/live_delivery.py)."""
+be executed, the others send that execution's frame (schema/live_delivery.py), most of
+them from where it finished, while their stream waits (realtime/hub.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import CampaignEvent as CampaignEventModel
+from models import EventKind
 from models import Notification as NotificationModel
 from realtime.channels import campaign_channel, presence_channel, user_channel
 from resolvers import chat_unread, presence, subscriptions
@@ -47,16 +49,9 @@ class Subscription:
     ) -> AsyncGenerator[CampaignEvent, None]:
         context, delivery = info.context, Delivery(info)
         del info  # a stream keeps none of its start's executor (schema/live_operation.py)
-        campaign_pk = (await get_visible_campaign(context, campaign_id)).pk
-        context.forget_reads()  # what the start read: its events read their own rows
-        channel = campaign_channel(campaign_pk)
-        direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
-        seen_events = subscriptions.campaign_events_seen(context, campaign_pk, after, None, direct)
-        async for seen in seen_events:
-            event = _shared(context, delivery, channel, seen, partial(_event, seen.event))
-            if not await delivery.sent(event):
-                # The annotation names the GraphQL type; what executes it is the SharedEvent.
-                yield event  # type: ignore[misc]
+        async for event in _campaign_stream(context, delivery, campaign_id, after, None, _event):
+            # The annotation names the GraphQL type; what executes it is the SharedEvent.
+            yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -68,15 +63,8 @@ class Subscription:
     ) -> AsyncGenerator[ChatMessage, None]:
         context, delivery = info.context, Delivery(info)
         del info
-        campaign_pk = (await get_visible_campaign(context, campaign_id)).pk
-        context.forget_reads()  # what the start read: its events read their own rows
-        channel = campaign_channel(campaign_pk)
-        direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
-        seen_events = subscriptions.campaign_events_seen(context, campaign_pk, after, CHAT, direct)
-        async for seen in seen_events:
-            event = _shared(context, delivery, channel, seen, partial(_message, seen.event))
-            if not await delivery.sent(event):
-                yield event  # type: ignore[misc]
+        async for event in _campaign_stream(context, delivery, campaign_id, after, CHAT, _message):
+            yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -129,6 +117,27 @@ class Subscription:
         del info
         async for unread in chat_unread.my_unread(context.require_viewer(), stream_bus(context)):
             yield ChatUnread(unread=unread)
+
+
+async def _campaign_stream(
+    context: Context,
+    delivery: Delivery,
+    campaign_id: strawberry.ID,
+    after: str | None,
+    kinds: frozenset[EventKind] | None,
+    root: Callable[[CampaignEventModel], Awaitable[Any]],
+) -> AsyncIterator[SharedEvent]:
+    """A campaign's events (of `kinds`) for this subscriber to execute: those whose
+    group's frame it could not send (or have sent) without executing them."""
+    campaign_pk = (await get_visible_campaign(context, campaign_id)).pk
+    context.forget_reads()  # what the start read: its events read their own rows
+    channel = campaign_channel(campaign_pk)
+    direct = _Direct(delivery, channel, context.viewer.pk if context.viewer else None)
+    seen_events = subscriptions.campaign_events_seen(context, campaign_pk, after, kinds, direct)
+    async for seen in seen_events:
+        event = _shared(context, delivery, channel, seen, partial(root, seen.event))
+        if not await delivery.sent(event):
+            yield event
 
 
 def _shared(

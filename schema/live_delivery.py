@@ -2,17 +2,17 @@
 
 The first subscriber of a group to reach an event yields it: Strawberry executes it
 (schema/event_execution.py) and sends the `next` message. Every other subscriber of
-the group finds that execution under the event's group key and writes the rendered
-frame to its own socket directly, from its own stream's task, with only its
-operation id spliced in: no execution, no result processing, no JSON encoding. The
-hub lets the first subscriber start the execution before it offers the event to the
-others, whose streams are then woken once it is done (`running`, realtime/hub.py):
-each runs once per event, not once to find the execution under way and again to
-send its frame.
+the group gets the rendered frame written to its own socket, with only its operation
+id spliced in: no execution, no result processing, no JSON encoding. The hub lets the
+first subscriber start the execution before it offers the event to the others, whose
+streams then wait for it to finish (`running`, realtime/hub.py). A stream that waits
+with that event alone to pass on has its frame sent from there (`served`), and does
+not run at all; any other is woken once, and sends the frame itself (`sent`).
 
-Each stream sends from its own task, so a stalled socket holds up only its own
-stream (uvicorn's send waits while the socket's write buffer is full); meanwhile
-its inbox fills, overflows, and the stream goes on from the log (realtime/hub.py).
+A frame goes out at once while its socket takes it. A socket whose write buffer is
+full gets the rest of that send in a task of its own and its stream is woken for
+what follows, so a stalled socket holds up only its own stream; meanwhile its inbox
+fills, overflows, and the stream goes on from the log (realtime/hub.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Strawberry's stream keeps, for a subscription's whole life, its extension runner and
 execution context, and graphql-core's executor with its caches and the closures that
-map each event: some 15 KiB per subscription, most of them waiting for an event
+map each event: some 12 KiB per subscription, most of them waiting for an event
 their group's first subscriber executes (schema/live_delivery.py). Here a live
 subscription holds its parsed operation, its context and its source stream; an
 executor is built for an event only when this subscriber executes it.

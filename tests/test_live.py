@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import time
 
 import pytest
+import websockets
 
 from models import CampaignEvent, CampaignMember, Permission
 from server.auth import JwtTokens
@@ -18,7 +21,7 @@ from tests.factories import (
     make_user,
     stages_of,
 )
-from tests.live import LiveClient, post, redis_server, serving
+from tests.live import LiveClient, post, redis_server, server_process, serving
 
 SALES = (
     Permission.OPPORTUNITY_ACCESS,
@@ -408,3 +411,78 @@ async def test_my_notifications_tells_the_new_owner_live_and_resumes(app, databa
     assert got["kind"] == "OPPORTUNITY_ASSIGNED"
     assert got["opportunity"]["name"] == card.name
     assert resumed["kind"] == "OPPORTUNITY_ASSIGNED"
+
+
+WIDE = (
+    "subscription Board($campaignId: ID!, $after: String) { campaignEvents(campaignId: "
+    "$campaignId, after: $after) { seq payload { ... on OpportunityMoved { "
+    + " ".join(f"c{n}: opportunity {{ name customer {{ name }} }}" for n in range(30))
+    + " } } } }"
+)
+STALLED_OPERATIONS = 16  # on the stalled socket: some 100 KiB a move, past any buffer
+
+
+async def stalled_reader(base: str, token: str, variables: dict[str, str]) -> LiveClient:
+    """A socket whose client reads nothing (a small receive buffer, one frame queued in
+    the client at most), subscribed STALLED_OPERATIONS times: its buffers fill up, and
+    then the server's."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+    ws = await websockets.connect(
+        base.replace("http://", "ws://") + "/graphql",
+        sock=raw,
+        subprotocols=["graphql-transport-ws"],
+        max_queue=1,
+    )
+    client = LiveClient(ws)
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    await ws.send(json.dumps(init))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    for _ in range(STALLED_OPERATIONS):
+        await client.subscribe(WIDE, variables)
+    return client
+
+
+async def test_a_subscriber_that_stops_reading_delays_no_one_and_then_gets_every_event(
+    app, database_url, tmp_path
+):
+    # given a campaign whose live frames are large (a long card name, selected thirty
+    # times), a subscriber reading them, and a socket of subscribers that reads nothing
+    manager, _seller, campaign, stages, card = await board(app)
+    card.name = "n" * 200
+    await card.save()
+    token = token_for(manager)
+    moves = 100
+    log = tmp_path / "server.log"
+    with server_process(tmp_path, log, **env(database_url)) as (base, _server):
+        variables = {"campaignId": gid("Campaign", campaign)}
+        variables["after"] = await last_cursor(base, token, campaign)
+        reader = await LiveClient.connect(base, token)
+        await reader.subscribe(WIDE, variables)
+        stalled = await stalled_reader(base, token, variables)
+        await asyncio.sleep(0.5)
+        # when many moves are made
+        seen: list[int] = []
+        for number in range(moves):
+            await move(base, token, card, stages[number % 2 + 1])
+            message = await reader.receive()
+            seen.append(int(message["payload"]["data"]["campaignEvents"]["seq"]))
+        # then the reading subscriber got each at once, in order,
+        first = seen[0]
+        assert seen == list(range(first, first + moves))
+        # and each subscription of the stalled socket, read at last, gets every one of
+        # them, in order, once
+        late: dict[str, list[int]] = {}
+        while sum(map(len, late.values())) < moves * STALLED_OPERATIONS:
+            message = await stalled.receive(timeout=20)
+            assert message["type"] == "next", message
+            seq = int(message["payload"]["data"]["campaignEvents"]["seq"])
+            late.setdefault(message["id"], []).append(seq)
+        assert len(late) == STALLED_OPERATIONS
+        assert all(seqs == seen for seqs in late.values())
+        with pytest.raises(TimeoutError):
+            await stalled.receive(timeout=0.5)
+        await reader.close()
+        await stalled.close()
+    assert "Traceback" not in log.read_text()

@@ -34,7 +34,7 @@ from resolvers.context import Context
 from schema.compiled_query import Bail
 from schema.schema import Schema
 
-RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's key
+_RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's key
 # Strawberry's quick test, as Schema.execute passes it.
 _IS_AWAITABLE = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
@@ -80,14 +80,7 @@ async def run_direct(schema: Schema, operation: Operation, context: Context) -> 
     assert checks is not None, "direct_operation takes no operation without checks"
     with publishing_to(context.bus):
         try:
-            refusal = await checks.rate_refusal(context)
-            errors = (
-                [refusal]
-                if refusal is not None
-                else checks.errors(
-                    schema._schema, operation.query, operation.document, operation.variables, RULES
-                )
-            )
+            errors = await refusals(schema, operation, context)
             if errors:
                 result = ExecutionResult(None, errors)
             else:
@@ -99,6 +92,19 @@ async def run_direct(schema: Schema, operation: Operation, context: Context) -> 
     if result.errors:
         schema.process_errors(result.errors)
     return result
+
+
+async def refusals(schema: Schema, operation: Operation, context: Context) -> list[GraphQLError]:
+    """The guard's checks, in its order (schema/operation_guard.py): the caller's rate,
+    then the operation's shape and GraphQL's validation. Empty: it may run."""
+    checks = schema.checks
+    assert checks is not None, "these paths take no operation without checks"
+    refusal = await checks.rate_refusal(context)
+    if refusal is not None:
+        return [refusal]
+    return checks.errors(
+        schema._schema, operation.query, operation.document, operation.variables, _RULES
+    )
 
 
 async def _planned(

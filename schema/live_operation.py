@@ -34,7 +34,7 @@ from strawberry.utils.aio import aclosing
 
 from realtime.after_commit import publishing_to
 from resolvers.context import Context
-from schema.direct_operation import RULES, Operation, coerced, parsed
+from schema.direct_operation import Operation, coerced, parsed, refusals
 from schema.operation_context import operation_context
 from schema.schema import Schema
 
@@ -82,12 +82,7 @@ async def _started(
     schema: Schema, live: Operation, context: Context
 ) -> AsyncIterable[Any] | list[GraphQLError]:
     """The operation's source stream, else why it did not start."""
-    checks = schema.checks
-    assert checks is not None, "live_operation takes no operation without checks"
-    refusal = await checks.rate_refusal(context)
-    if refusal is not None:
-        return [refusal]
-    errors = checks.errors(schema._schema, live.query, live.document, live.variables, RULES)
+    errors = await refusals(schema, live, context)
     if errors:
         return errors
     executor = _executor(schema, live, context)

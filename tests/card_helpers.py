@@ -21,6 +21,21 @@ from models import (
 from tests.factories import make_customer, make_opportunity
 
 # What a salesperson usually holds: see, add and change opportunities.
+# A card's scalar fields, each read from its own row.
+CARD_SCALARS = [
+    "id",
+    "name",
+    "rank",
+    "probability",
+    "amount",
+    "source",
+    "result",
+    "failureReason",
+    "version",
+    "createdAt",
+    "closedAt",
+    "registrationDeadline",
+]
 SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
 
 

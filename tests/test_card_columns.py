@@ -9,26 +9,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from models import Opportunity, Permission
-from tests.card_helpers import varied_cards
+from tests.card_helpers import CARD_SCALARS, varied_cards
 from tests.factories import gid, make_campaign, make_user
 from tests.test_board_queries import sql_statements
 
 # Fields a card's page may read from a few columns, and fields that read its whole row.
 NARROW = [
-    "id",
-    "name",
-    "rank",
-    "probability",
-    "amount",
-    "source",
-    "result",
-    "failureReason",
-    "version",
-    "createdAt",
+    *CARD_SCALARS,
     "updatedAt",
-    "closedAt",
     "expectedCloseAt",
-    "registrationDeadline",
     "owner { name }",
     "customer { name }",
     "__typename",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 from broadcaster import Broadcast
 from broadcaster._backends.memory import MemoryBackend
@@ -26,6 +27,24 @@ class ListLog:
     @staticmethod
     def seq_of(row: int) -> int:
         return row
+
+
+@contextlib.asynccontextmanager
+async def memory_hub() -> AsyncIterator[tuple[Broadcast, ListLog, Hub]]:
+    """A hub on broadcaster's memory backend, over a log in a list."""
+    broadcast = Broadcast(backend=MemoryBackend("memory://"))
+    await broadcast.connect()
+    log = ListLog()
+    try:
+        yield broadcast, log, Hub(broadcast, log)
+    finally:
+        await broadcast.disconnect()
+
+
+async def commit(broadcast: Broadcast, log: ListLog, channel: str, row: int) -> None:
+    """`row` is in the log, and its channel is told so."""
+    log.rows.append(row)
+    await broadcast.publish(channel, str(row))
 
 
 class SlowToSubscribe(MemoryBackend):
@@ -85,60 +104,50 @@ async def test_the_channel_unsubscribes_when_its_last_stream_leaves():
 async def test_a_stream_whose_row_waits_on_a_started_execution_is_woken_once_it_is_done():
     # given a channel with three streams, each waiting on the execution started for its
     # row, and starting it when it finds none (as the subscribers of one group do)
-    broadcast = Broadcast(backend=MemoryBackend("memory://"))
-    await broadcast.connect()
-    log = ListLog()
-    hub = Hub(broadcast, log)
     started: dict[int, SharedTask[None]] = {}
     outcome: dict[int, asyncio.Future[None]] = {}
     woken: list[tuple[str, int]] = []
     ready = asyncio.Barrier(4)
+    async with memory_hub() as (broadcast, log, hub):
 
-    async def stream(name: str) -> None:
-        async with hub.inbox("campaign:3", start=0, pending=started.get) as box:
-            await ready.wait()
-            taken: list[int] = []
-            while len(taken) < 2:
-                await box.wait()
-                for row in box.take_all():
-                    woken.append((name, row))
-                    taken.append(row)
-                    if row not in started:
-                        outcome[row] = asyncio.get_running_loop().create_future()
-                        started[row] = SharedTask(outcome[row])
+        async def stream(name: str) -> None:
+            async with hub.inbox("campaign:3", start=0, pending=started.get) as box:
+                await ready.wait()
+                taken: list[int] = []
+                while len(taken) < 2:
+                    await box.wait()
+                    for row in box.take_all():
+                        woken.append((name, row))
+                        taken.append(row)
+                        if row not in started:
+                            outcome[row] = asyncio.get_running_loop().create_future()
+                            started[row] = SharedTask(outcome[row])
 
-    streams = [asyncio.create_task(stream(name)) for name in ("a", "b", "c")]
-    await ready.wait()
-    # when a row is committed
-    log.rows.append(1)
-    await broadcast.publish("campaign:3", "1")
-    await asyncio.sleep(0.05)
-    # then one stream is woken, starts the execution, and the others are not woken while
-    # it runs,
-    assert len(woken) == 1
-    assert 1 in started
-    # and are once it is done
-    outcome[1].set_result(None)
-    await asyncio.sleep(0.05)
-    assert sorted(name for name, _ in woken) == ["a", "b", "c"]
-    # and an execution that fails wakes them too (they execute it themselves)
-    log.rows.append(2)
-    await broadcast.publish("campaign:3", "2")
-    await asyncio.sleep(0.05)
-    assert len(woken) == 4
-    outcome[2].set_exception(RuntimeError("the database went away"))
-    await asyncio.wait_for(asyncio.gather(*streams), 2)
-    assert sorted(woken[3:]) == [("a", 2), ("b", 2), ("c", 2)]
-    await broadcast.disconnect()
+        streams = [asyncio.create_task(stream(name)) for name in ("a", "b", "c")]
+        await ready.wait()
+        # when a row is committed
+        await commit(broadcast, log, "campaign:3", 1)
+        await asyncio.sleep(0.05)
+        # then one stream is woken, starts the execution, and the others are not woken
+        # while it runs,
+        assert len(woken) == 1
+        assert 1 in started
+        # and are once it is done
+        outcome[1].set_result(None)
+        await asyncio.sleep(0.05)
+        assert sorted(name for name, _ in woken) == ["a", "b", "c"]
+        # and an execution that fails wakes them too (they execute it themselves)
+        await commit(broadcast, log, "campaign:3", 2)
+        await asyncio.sleep(0.05)
+        assert len(woken) == 4
+        outcome[2].set_exception(RuntimeError("the database went away"))
+        await asyncio.wait_for(asyncio.gather(*streams), 2)
+        assert sorted(woken[3:]) == [("a", 2), ("b", 2), ("c", 2)]
 
 
 async def test_a_waiting_stream_is_served_its_row_without_being_woken_when_it_can_be():
     # given a stream waiting on its inbox, whose rows wait on an execution, and which
     # can be served a row while it waits (as a live subscriber's frame is sent for it)
-    broadcast = Broadcast(backend=MemoryBackend("memory://"))
-    await broadcast.connect()
-    log = ListLog()
-    hub = Hub(broadcast, log)
     execution: SharedTask[None] = SharedTask(asyncio.sleep(0.01))
     served: list[int] = []
     refuse = {2}
@@ -150,24 +159,23 @@ async def test_a_waiting_stream_is_served_its_row_without_being_woken_when_it_ca
         served.append(row)
         return True
 
-    async def stream() -> None:
-        async with hub.inbox("campaign:4", start=0, pending=lambda row: execution) as box:
-            box.serve = serve
-            while not woken:
-                await box.wait()
-                woken.append(box.take_all())
+    async with memory_hub() as (broadcast, log, hub):
 
-    task = asyncio.create_task(stream())
-    await asyncio.sleep(0.01)
-    # when a row it can be served is committed: it is served, and the stream sleeps on
-    log.rows.append(1)
-    await broadcast.publish("campaign:4", "1")
-    await asyncio.sleep(0.05)
-    assert served == [1]
-    assert woken == []
-    # and a row it cannot be served wakes it, with that row to pass on itself
-    log.rows.append(2)
-    await broadcast.publish("campaign:4", "2")
-    await asyncio.wait_for(task, 2)
-    assert woken == [[2]]
-    await broadcast.disconnect()
+        async def stream() -> None:
+            async with hub.inbox("campaign:4", start=0, pending=lambda row: execution) as box:
+                box.serve = serve
+                while not woken:
+                    await box.wait()
+                    woken.append(box.take_all())
+
+        task = asyncio.create_task(stream())
+        await asyncio.sleep(0.01)
+        # when a row it can be served is committed: it is served, and the stream sleeps on
+        await commit(broadcast, log, "campaign:4", 1)
+        await asyncio.sleep(0.05)
+        assert served == [1]
+        assert woken == []
+        # and a row it cannot be served wakes it, with that row to pass on itself
+        await commit(broadcast, log, "campaign:4", 2)
+        await asyncio.wait_for(task, 2)
+        assert woken == [[2]]

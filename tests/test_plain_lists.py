@@ -17,25 +17,11 @@ from schema.operation_context import ContextPerOperation
 from schema.plain_lists import Step
 from schema.schema import Mutation, Query, Schema, Subscription
 from server.auth import JwtTokens
-from tests.card_helpers import varied_cards
+from tests.card_helpers import CARD_SCALARS, varied_cards
 from tests.conftest import TEST_SECRET
 from tests.factories import gid, make_campaign, make_user
 
-CARD = [
-    "id",
-    "name",
-    "rank",
-    "probability",
-    "amount",
-    "source",
-    "result",
-    "failureReason",
-    "version",
-    "createdAt",
-    "closedAt",
-    "registrationDeadline",
-    "__typename",
-]
+CARD = [*CARD_SCALARS, "__typename"]
 OWNER = ["id", "name", "email", "permissions", "__typename"]
 CUSTOMER = ["id", "name", "phone", "email", "__typename"]
 STAGE = ["id", "name", "position"]

@@ -72,6 +72,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.open_files import raise_open_files_limit
+    from server.websocket_protocol import LeanWebSocketProtocol
 
     if settings.is_sqlite:
         asyncio.run(apply_migrations(settings.database_url))
@@ -87,8 +88,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=True,
         # websockets' sans-I/O protocol: no reader task, stream buffer or keepalive task per
         # socket (the older implementation, uvicorn's "auto", kept ~8 KiB more per socket
-        # and is deprecated by websockets itself).
-        ws="websockets-sansio",
+        # and is deprecated by websockets itself), holding less (server/websocket_protocol.py).
+        ws=LeanWebSocketProtocol,
         # A websocket message is held to the same limit as an HTTP body.
         ws_max_size=settings.limits.max_body_bytes,
         # Live frames are small JSON: compressing each for each socket cost more CPU than

@@ -38,11 +38,22 @@ class SharedReads(Generic[V]):
     load that read may take longer than the rest of the ttl: the value is then served
     until the read is in, for at most twice the ttl (a thousand streams waiting on one
     read, and then all waking at once, would make the load worse).
+
+    A background read that finds the value `same` as before keeps the value served
+    (the same object), only fresher: callers that judged that object (a stream's
+    access, schema/live_delivery.py) need not judge it again. Without `same`, every
+    read replaces the value.
     """
 
-    def __init__(self, ttl: float, limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        limit: int = 10_000,
+        same: Callable[[V, V], bool] | None = None,
+    ) -> None:
         self._ttl = ttl
         self._limit = limit
+        self._same = same
         self._entries: dict[Hashable, _Entry[V]] = {}
 
     def known(self, key: Hashable) -> V | Missing:
@@ -88,7 +99,10 @@ class SharedReads(Generic[V]):
             if self._entries.get(key) is not entry:
                 return  # replaced meanwhile by a read of its own
             if refresh.succeeded():
-                self._entries[key] = _Entry(started, refresh, entry.read)
+                kept = entry.task
+                if self._same is None or not self._same(kept.task.result(), refresh.task.result()):
+                    kept = refresh
+                self._entries[key] = _Entry(started, kept, entry.read)
             else:
                 entry.refresh = None  # the next caller tries again
 

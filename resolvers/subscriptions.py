@@ -56,7 +56,13 @@ class _Access:
     exists: bool = True
 
 
-_campaign_access: SharedReads[_Access] = SharedReads(RECHECK_SECONDS)
+def _same_access(old: _Access, new: _Access) -> bool:
+    """The same people may see the campaign (its seq may have moved on: a kept value
+    stays as of its older seq, which only ever asks for a read sooner)."""
+    return (old.manager_pk, old.members, old.exists) == (new.manager_pk, new.members, new.exists)
+
+
+_campaign_access: SharedReads[_Access] = SharedReads(RECHECK_SECONDS, same=_same_access)
 
 
 def forget_access() -> None:

@@ -56,7 +56,17 @@ class _Batch:
 
 
 _batch = _Batch()
-_viewers: SharedReads[User | None] = SharedReads(RECHECK_SECONDS)
+
+
+def _same_row(old: User | None, new: User | None) -> bool:
+    """Every column the same (a model's == compares keys only)."""
+    if old is None or new is None:
+        return old is new
+    columns = User._meta.fields_db_projection
+    return all(getattr(old, name) == getattr(new, name) for name in columns)
+
+
+_viewers: SharedReads[User | None] = SharedReads(RECHECK_SECONDS, same=_same_row)
 
 
 async def fresh_viewer(user_pk: int) -> User | None:

@@ -104,3 +104,34 @@ async def test_while_a_slow_refresh_runs_the_value_is_served_up_to_twice_its_ttl
     # and past twice its ttl it is not
     await asyncio.sleep(0.1)
     assert reads.known("k") is MISSING
+
+
+class Row:
+    """A read's result: a fresh object each time, equal when its content is."""
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+
+async def test_a_background_read_of_the_same_content_keeps_the_object_served_and_fresh():
+    # given rows compared by content, and a reader whose content changes on the third read
+    contents = iter(["a", "a", "b"])
+
+    async def read() -> Row:
+        await asyncio.sleep(0.01)
+        return Row(next(contents))
+
+    reads = SharedReads[Row](ttl=2.0, same=lambda old, new: old.content == new.content)
+    first = await reads.get("k", read)
+    # when a background read past half the ttl (t = 1.2 s) finds the same content
+    await asyncio.sleep(1.2)
+    assert reads.known("k") is first
+    await asyncio.sleep(0.9)
+    # then at t = 2.1 s, past the first read's ttl, the same object is served: fresh
+    assert reads.known("k") is first
+    # and once a background read (t = 2.4 s) finds other content, that is served
+    await asyncio.sleep(0.3)
+    assert reads.known("k") is first
+    await asyncio.sleep(0.2)
+    served = reads.known("k")
+    assert isinstance(served, Row) and served.content == "b"

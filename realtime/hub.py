@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,6 +52,9 @@ Pending = Callable[[Any], SharedTask[Any] | None]
 # Passes a row on for a stream that waits with nothing else to do: True once it is
 # sent (or needs no sending); False when the stream must do it itself.
 Serve = Callable[[Any], bool]
+# What a channel's streams read before they judge a row (who may see it), read once
+# for all of them before new rows are offered (resolvers/subscriptions.py).
+Prepare = Callable[[], Awaitable[None]]
 
 
 class Inbox:
@@ -160,6 +163,7 @@ class _Channel:
     streams: int = 0
     closing: bool = False
     task: asyncio.Task[None] | None = None
+    prepare: Prepare | None = None
 
 
 class Hub:
@@ -175,17 +179,21 @@ class Hub:
         start: int,
         size: int = DEFAULT_INBOX_SIZE,
         pending: Pending | None = None,
+        prepare: Prepare | None = None,
     ) -> AsyncIterator[Inbox]:
         """An inbox on `channel` for as long as the context is open.
 
         Returns once the channel's broadcast subscription is in place, so that
-        whatever is committed afterwards is signalled.
+        whatever is committed afterwards is signalled. `prepare`: the channel's (the
+        first stream's to give one), awaited before each batch of new rows is offered.
         """
         state = self._channels.get(channel)
         if state is None:
             state = _Channel(start, asyncio.get_running_loop().create_future())
             self._channels[channel] = state
             state.task = asyncio.create_task(self._pump(channel, state), name=channel)
+        if state.prepare is None:
+            state.prepare = prepare
         state.streams += 1
         try:
             await asyncio.shield(state.ready)
@@ -242,6 +250,7 @@ class Hub:
         """Read what the log holds past the channel's last row, once for all inboxes: one
         read per signal, a second only when the first was a full batch."""
         while rows := await self.log.rows_after(channel, state.last):
+            await _prepared(channel, state.prepare)
             for row in rows:
                 state.last = max(state.last, self.log.seq_of(row))
                 leads = LEADS_AWAITED
@@ -253,6 +262,18 @@ class Hub:
                         await asyncio.sleep(0)
             if len(rows) < self.log.batch:
                 return
+
+
+async def _prepared(channel: str, prepare: Prepare | None) -> None:
+    """Streams that meet what `prepare` reads already fresh judge a row with no await
+    (and are often not woken at all): after a quiet spell, each would otherwise be
+    woken to wait for those reads. When they fail, each stream reads for itself."""
+    if prepare is None:
+        return
+    try:
+        await prepare()
+    except Exception as error:
+        logger.warning("preparing %s's streams for new rows: %s", channel, error)
 
 
 async def _next_signal(subscriber: Any) -> Any:

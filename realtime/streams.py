@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from models.database import until_reachable
-from realtime.hub import Hub, Pending, Serve
+from realtime.hub import Hub, Pending, Prepare, Serve
 
 
 async def follow(
@@ -18,13 +18,15 @@ async def follow(
     head: int,
     pending: Pending | None = None,
     deliver: Serve | None = None,
+    prepare: Prepare | None = None,
 ) -> AsyncIterator[Any]:
     """Rows with seq > `after`, in seq order, then each new one as it is committed.
 
     The inbox opens before the replay, so a row committed meanwhile is either
     replayed or offered live; seq order drops the duplicate and reveals a gap,
     which is filled from the log. While the database is out of reach the stream waits,
-    then goes on from where it was. `pending`: see realtime/hub.py's Inbox.
+    then goes on from where it was. `pending`: see realtime/hub.py's Inbox; `prepare`:
+    its Hub.inbox.
 
     With `deliver`, a live row that is next in order may be passed on while the stream
     waits (it is then not yielded): `deliver` does what the stream's consumer would do
@@ -41,7 +43,7 @@ async def follow(
         return True
 
     while True:  # a new inbox when the channel's pump failed under the old one
-        async with hub.inbox(channel, start=head, pending=pending) as inbox:
+        async with hub.inbox(channel, start=head, pending=pending, prepare=prepare) as inbox:
             inbox.serve = serve if deliver is not None else None
             read_log = True
             while not inbox.orphaned:

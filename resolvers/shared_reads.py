@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from realtime.shared_task import SharedTask
@@ -39,10 +40,10 @@ class SharedReads(Generic[V]):
     until the read is in, for at most twice the ttl (a thousand streams waiting on one
     read, and then all waking at once, would make the load worse).
 
-    A background read that finds the value `same` as before keeps the value served
-    (the same object), only fresher: callers that judged that object (a stream's
-    access, schema/live_delivery.py) need not judge it again. Without `same`, every
-    read replaces the value.
+    A read (in the background, or of a value gone stale) that finds the value `same`
+    as before keeps the value served (the same object), only fresher: callers that
+    judged that object (a stream's access, resolvers/subscriptions.py) need not judge
+    it again. Without `same`, every read replaces the value.
     """
 
     def __init__(
@@ -81,6 +82,11 @@ class SharedReads(Generic[V]):
         if not isinstance(known, Missing) and usable(known):
             return known
         entry = self._entries.get(key)
+        # Read again for its age (not because this caller cannot use it): the older
+        # object stays served if the read finds the same.
+        older = (
+            entry.task if isinstance(known, Missing) and entry and entry.task.succeeded() else None
+        )
         if entry is not None and not entry.task.task.done():  # a read in flight: share it
             value = await entry.task.result()
             if usable(value):
@@ -88,8 +94,17 @@ class SharedReads(Generic[V]):
         if len(self._entries) >= self._limit:
             self._entries.clear()
         task = SharedTask(read())
-        self._entries[key] = _Entry(time.monotonic(), task, read)
+        fresh = self._entries[key] = _Entry(time.monotonic(), task, read)
+        if older is not None:
+            task.then(partial(self._keep_if_same, fresh, older))
         return await task.result()
+
+    def _keep_if_same(self, entry: _Entry[V], older: SharedTask[V]) -> None:
+        """A read that found what an older read had: the older object is served."""
+        same = self._same
+        new = entry.task
+        if same is not None and new.succeeded() and same(older.task.result(), new.task.result()):
+            entry.task = older
 
     def _refresh(self, key: Hashable, entry: _Entry[V]) -> SharedTask[V]:
         started = time.monotonic()

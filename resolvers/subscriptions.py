@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, cast
@@ -29,7 +31,13 @@ from resolvers.errors import BadUserInput, Forbidden, ResyncRequired, not_found
 from resolvers.event_cursors import decode_event_cursor, decode_notification_cursor
 from resolvers.ids import encode_id
 from resolvers.shared_reads import Missing, SharedReads
-from resolvers.viewers import RECHECK_SECONDS, forget_viewers, fresh_viewer, known_viewer
+from resolvers.viewers import (
+    RECHECK_SECONDS,
+    forget_viewers,
+    fresh_users,
+    fresh_viewer,
+    known_viewer,
+)
 
 CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
 CARD_EVENTS = frozenset(
@@ -108,6 +116,23 @@ class Seen:
 
     event: CampaignEvent
     scope: Scope
+
+
+# The viewers of each campaign's streams in this process (how many streams each).
+_watchers: dict[int, Counter[int]] = {}
+
+
+async def _prepare_watchers(campaign_pk: int) -> None:
+    """What every AccessWatch of the campaign judges from, made fresh before its new
+    events are offered (realtime/hub.py): the campaign's access and, in one batch, the
+    viewers whose rows went stale. After a quiet second each of 10,000 streams would
+    otherwise be woken to wait for those reads, and woken again once they are in."""
+    stale = [pk for pk in _watchers.get(campaign_pk, ()) if isinstance(known_viewer(pk), Missing)]
+    reads: list[Awaitable[Any]] = [fresh_users(stale)] if stale else []
+    if isinstance(_campaign_access.known(campaign_pk), Missing):
+        reads.append(campaign_access(campaign_pk, 0))
+    if reads:
+        await asyncio.gather(*reads)
 
 
 class AccessWatch:
@@ -237,7 +262,12 @@ async def campaign_events_seen(
         head=head,
         pending=pending if direct else None,
         deliver=deliver if direct else None,
+        prepare=partial(_prepare_watchers, campaign_pk),
     )
+    viewer_pk = context.viewer.pk if context.viewer is not None else None
+    watchers = _watchers.setdefault(campaign_pk, Counter())
+    if viewer_pk is not None:
+        watchers[viewer_pk] += 1
     try:
         async for event in events:
             scope = watch.known(event) or await watch.check(event)
@@ -245,6 +275,13 @@ async def campaign_events_seen(
                 yield Seen(event, scope)
     except ChannelGone:
         raise not_found("Campaign", encode_id("Campaign", campaign_pk)) from None
+    finally:
+        if viewer_pk is not None:
+            watchers[viewer_pk] -= 1
+            if watchers[viewer_pk] <= 0:
+                del watchers[viewer_pk]
+        if not watchers and _watchers.get(campaign_pk) is watchers:
+            del _watchers[campaign_pk]
 
 
 def _shown(event: CampaignEvent, scope: Scope, kinds: frozenset[EventKind] | None) -> bool:

@@ -179,3 +179,34 @@ async def test_a_waiting_stream_is_served_its_row_without_being_woken_when_it_ca
         await commit(broadcast, log, "campaign:4", 2)
         await asyncio.wait_for(task, 2)
         assert woken == [[2]]
+
+
+async def test_new_rows_are_offered_once_the_channels_prepare_is_done_even_when_it_fails():
+    # given a channel whose streams' reads must be made before they judge a row
+    prepared: list[str] = []
+    fail = False
+
+    async def prepare() -> None:
+        await asyncio.sleep(0.05)
+        prepared.append("read")
+        if fail:
+            raise ConnectionError("database away")
+
+    async with (
+        memory_hub() as (broadcast, log, hub),
+        hub.inbox("campaign:1", start=0, prepare=prepare) as box,
+        hub.inbox("campaign:1", start=0) as other,
+    ):
+        # when a row is committed
+        await commit(broadcast, log, "campaign:1", 1)
+        await box.wait(5)
+        # then both streams are offered it after one prepare, made for them all
+        assert prepared == ["read"]
+        assert box.take_all() == [1]
+        assert other.take_all() == [1]
+        # and when the prepare fails, the next row is offered all the same
+        fail = True
+        await commit(broadcast, log, "campaign:1", 2)
+        await box.wait(5)
+        assert prepared == ["read", "read"]
+        assert box.take_all() == [2]

@@ -135,3 +135,38 @@ async def test_a_background_read_of_the_same_content_keeps_the_object_served_and
     await asyncio.sleep(0.2)
     served = reads.known("k")
     assert isinstance(served, Row) and served.content == "b"
+
+
+async def test_a_value_read_again_for_its_age_is_the_same_object_when_its_content_is():
+    async def read() -> Row:
+        return Row("a")
+
+    reads = SharedReads[Row](ttl=0.05, same=lambda old, new: old.content == new.content)
+    first = await reads.get("k", read)
+    # when the value has gone stale, and is read again with the same content
+    await asyncio.sleep(0.06)
+    assert reads.known("k") is MISSING
+    again = await reads.get("k", read)
+    # then the caller gets the content, and the object served from now on is the first
+    assert again.content == "a"
+    assert reads.known("k") is first
+
+
+async def test_a_value_read_again_because_a_caller_could_not_use_it_is_replaced():
+    reads_made = 0
+
+    async def read() -> Row:
+        nonlocal reads_made
+        reads_made += 1
+        return Row("a")
+
+    reads = SharedReads[Row](ttl=10, same=lambda old, new: old.content == new.content)
+    first = await reads.get("k", read)
+    # when a caller cannot use the fresh value (it needs a newer read)
+    newer = await reads.get("k", read, usable=lambda row: row is not first)
+    # then it gets a new read, and that is what is served, so the next such caller
+    # does not read again
+    assert newer is not first
+    assert reads.known("k") is newer
+    assert await reads.get("k", read, usable=lambda row: row is not first) is newer
+    assert reads_made == 2

@@ -84,9 +84,8 @@ class SharedReads(Generic[V]):
         entry = self._entries.get(key)
         # Read again for its age (not because this caller cannot use it): the older
         # object stays served if the read finds the same.
-        older = (
-            entry.task if isinstance(known, Missing) and entry and entry.task.succeeded() else None
-        )
+        aged = isinstance(known, Missing) and entry is not None and entry.task.succeeded()
+        older = entry.task if aged and entry is not None else None
         if entry is not None and not entry.task.task.done():  # a read in flight: share it
             value = await entry.task.result()
             if usable(value):

@@ -25,6 +25,7 @@ walks it all and frees those cycles.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Iterator
@@ -41,17 +42,35 @@ class _FreezeSurvivors:
 
     def __init__(self) -> None:
         self._rebased_at = time.monotonic()
+        self._freezing = False
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if info["generation"] != 2:
             return
         if phase == "stop":
-            gc.freeze()
+            self._freeze_soon()
             return
         now = time.monotonic()
         if now - self._rebased_at >= REBASE_SECONDS:
             self._rebased_at = now
             gc.unfreeze()  # before this collection starts: it walks everything
+
+    def _freeze_soon(self) -> None:
+        """At the event loop's next turn, once whatever set the collection off is done:
+        code that collects and then looks for an object's referrers (gc.get_referrers
+        does not see frozen ones; Hypothesis does it) sees them all. A collection in
+        another thread leaves it to the next one."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if not self._freezing:
+            self._freezing = True
+            loop.call_soon(self._freeze)
+
+    def _freeze(self) -> None:
+        self._freezing = False
+        gc.freeze()
 
 
 @contextmanager

@@ -84,8 +84,9 @@ class SharedReads(Generic[V]):
         entry = self._entries.get(key)
         # Read again for its age (not because this caller cannot use it): the older
         # object stays served if the read finds the same.
-        aged = isinstance(known, Missing) and entry is not None and entry.task.succeeded()
-        older = entry.task if aged and entry is not None else None
+        older = None
+        if isinstance(known, Missing) and entry is not None and entry.task.succeeded():
+            older = entry.task
         if entry is not None and not entry.task.task.done():  # a read in flight: share it
             value = await entry.task.result()
             if usable(value):
@@ -94,16 +95,19 @@ class SharedReads(Generic[V]):
             self._entries.clear()
         task = SharedTask(read())
         fresh = self._entries[key] = _Entry(time.monotonic(), task, read)
-        if older is not None:
-            task.then(partial(self._keep_if_same, fresh, older))
+        if older is not None and self._same is not None:
+            task.then(partial(self._keep_older, fresh, older))
         return await task.result()
 
-    def _keep_if_same(self, entry: _Entry[V], older: SharedTask[V]) -> None:
-        """A read that found what an older read had: the older object is served."""
+    def _kept(self, older: SharedTask[V], new: SharedTask[V]) -> SharedTask[V]:
+        """The read to serve once `new` is in: `older` when it found the same value."""
         same = self._same
-        new = entry.task
         if same is not None and new.succeeded() and same(older.task.result(), new.task.result()):
-            entry.task = older
+            return older
+        return new
+
+    def _keep_older(self, entry: _Entry[V], older: SharedTask[V]) -> None:
+        entry.task = self._kept(older, entry.task)
 
     def _refresh(self, key: Hashable, entry: _Entry[V]) -> SharedTask[V]:
         started = time.monotonic()
@@ -113,10 +117,7 @@ class SharedReads(Generic[V]):
             if self._entries.get(key) is not entry:
                 return  # replaced meanwhile by a read of its own
             if refresh.succeeded():
-                kept = entry.task
-                if self._same is None or not self._same(kept.task.result(), refresh.task.result()):
-                    kept = refresh
-                self._entries[key] = _Entry(started, kept, entry.read)
+                self._entries[key] = _Entry(started, self._kept(entry.task, refresh), entry.read)
             else:
                 entry.refresh = None  # the next caller tries again
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, cast
@@ -120,6 +121,23 @@ class Seen:
 
 # The viewers of each campaign's streams in this process (how many streams each).
 _watchers: dict[int, Counter[int]] = {}
+
+
+@contextmanager
+def _watching(campaign_pk: int, viewer: User | None) -> Iterator[None]:
+    """`viewer` has a stream on the campaign while the block runs."""
+    watchers = _watchers.setdefault(campaign_pk, Counter())
+    if viewer is not None:
+        watchers[viewer.pk] += 1
+    try:
+        yield
+    finally:
+        if viewer is not None:
+            watchers[viewer.pk] -= 1
+            if watchers[viewer.pk] <= 0:
+                del watchers[viewer.pk]
+        if not watchers and _watchers.get(campaign_pk) is watchers:
+            del _watchers[campaign_pk]
 
 
 async def _prepare_watchers(campaign_pk: int) -> None:
@@ -264,24 +282,14 @@ async def campaign_events_seen(
         deliver=deliver if direct else None,
         prepare=partial(_prepare_watchers, campaign_pk),
     )
-    viewer_pk = context.viewer.pk if context.viewer is not None else None
-    watchers = _watchers.setdefault(campaign_pk, Counter())
-    if viewer_pk is not None:
-        watchers[viewer_pk] += 1
     try:
-        async for event in events:
-            scope = watch.known(event) or await watch.check(event)
-            if _shown(event, scope, kinds):
-                yield Seen(event, scope)
+        with _watching(campaign_pk, context.viewer):
+            async for event in events:
+                scope = watch.known(event) or await watch.check(event)
+                if _shown(event, scope, kinds):
+                    yield Seen(event, scope)
     except ChannelGone:
         raise not_found("Campaign", encode_id("Campaign", campaign_pk)) from None
-    finally:
-        if viewer_pk is not None:
-            watchers[viewer_pk] -= 1
-            if watchers[viewer_pk] <= 0:
-                del watchers[viewer_pk]
-        if not watchers and _watchers.get(campaign_pk) is watchers:
-            del _watchers[campaign_pk]
 
 
 def _shown(event: CampaignEvent, scope: Scope, kinds: frozenset[EventKind] | None) -> bool:

@@ -53,12 +53,14 @@ async def instances(model: type[M], sql: str, *values: object) -> list[M]:
     return [build(row) for row in await records(sql, *values)]
 
 
-def columns(model: type[Model], alias: str, prefix: str) -> str:
-    """Every column of `model`'s table under `alias`, each renamed `prefix` + its name: a
-    joined row carries another model's columns that `builder(model, prefix)` reads."""
+def columns(model: type[Model], alias: str, prefix: str, only: frozenset[str] | None = None) -> str:
+    """Every column of `model`'s table under `alias` (or those `only` names), each renamed
+    `prefix` + its name: a joined row carries another model's columns that
+    `builder(model, prefix, only)` reads."""
     return ", ".join(
         f"{alias}.{column} AS {prefix}{column}"
         for column in model._meta.fields_db_projection.values()
+        if only is None or column in only
     )
 
 

@@ -13,6 +13,9 @@ BOARD_ORDER = ("rank", "id")
 
 
 _CUSTOMER = "customer__"
+# A card's customer as a board shows it, without its creation time: decoding a moment
+# per row cost as much as the rest of the customer's columns (1.2 ms of 2,000 cards).
+_CUSTOMER_COLUMNS = frozenset({"id", "name", "phone", "email", "owner_id"})
 
 
 async def column_pages(
@@ -22,7 +25,8 @@ async def column_pages(
     only: frozenset[str] | None = None,
 ) -> tuple[list[Page[Opportunity]], dict[int, Customer]]:
     """Each stage's cards in board order, `first` after `after`, with one query that
-    brings the cards' customers along (a board shows each card's customer).
+    brings the cards' customers along (a board shows each card's customer): partial
+    customers, with the columns of _CUSTOMER_COLUMNS.
 
     With `only`, the cards are read with just those columns (and those the board itself
     needs): partial cards, without the other columns' attributes."""
@@ -41,7 +45,7 @@ async def column_pages(
     read = _by_index if raw_sql.on_postgres() else _by_window
     sql, values = read(stage_ids, after, first, selected)
     card_of = raw_sql.builder(Opportunity, only=only)
-    customer_of = raw_sql.builder(Customer, _CUSTOMER)
+    customer_of = raw_sql.builder(Customer, _CUSTOMER, _CUSTOMER_COLUMNS)
     grouped: dict[int, list[Opportunity]] = defaultdict(list)
     customers: dict[int, Customer] = {}
     for row in await raw_sql.records(sql, *values):
@@ -63,18 +67,23 @@ def _by_index(
     stage_ids: Sequence[int], after: tuple[str, int] | None, first: int, selected: str
 ) -> tuple[str, list[object]]:
     """PostgreSQL: each column's first cards read in board order off the (stage_id, rank)
-    index, `first` + 1 of them, not every card of the campaign sorted and numbered."""
+    index, `first` + 1 of them, not every card of the campaign sorted and numbered.
+
+    The pages are made first (MATERIALIZED), then joined to their customers: joined
+    inside the per-column loop, the planner hashed the whole customer table once per
+    column (10 ms of a board's 2,000 cards, against 5)."""
     values: list[object] = [list(stage_ids)]
     where = "o.stage_id = s.id"
     if after is not None:
         where += " AND (o.rank > $2 OR (o.rank = $3 AND o.id > $4))"
         values += [after[0], after[0], after[1]]
     sql = (
-        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
+        "WITH page AS MATERIALIZED (SELECT card.* "
         "FROM unnest($1::int[]) AS s(id) CROSS JOIN LATERAL ("
         f"SELECT {selected} FROM opportunity o WHERE {where} "
-        f"ORDER BY o.rank, o.id LIMIT {first + 1}"
-        f") AS page JOIN customer c ON c.id = page.customer_id {_PAGE_ORDER}"
+        f"ORDER BY o.rank, o.id LIMIT {first + 1}) AS card) "
+        f"SELECT page.*, {_customer_columns()} "
+        f"FROM page JOIN customer c ON c.id = page.customer_id {_PAGE_ORDER}"
     )
     return sql, values
 
@@ -90,7 +99,7 @@ def _by_window(
         where += f" AND (o.rank > {rank_mark} OR (o.rank = {rank_again} AND o.id > {pk_mark}))"
         values += [after[0], after[0], after[1]]
     sql = (
-        f"SELECT page.*, {raw_sql.columns(Customer, 'c', _CUSTOMER)} "
+        f"SELECT page.*, {_customer_columns()} "
         f"FROM (SELECT {selected}, ROW_NUMBER() OVER "
         "(PARTITION BY o.stage_id ORDER BY o.rank, o.id) AS board_row "
         f"FROM opportunity o WHERE {where}) AS page "
@@ -98,6 +107,10 @@ def _by_window(
         f"WHERE page.board_row <= {first + 1} {_PAGE_ORDER}"
     )
     return sql, values
+
+
+def _customer_columns() -> str:
+    return raw_sql.columns(Customer, "c", _CUSTOMER, _CUSTOMER_COLUMNS)
 
 
 def _page(rows: list[Opportunity], first: int, args: PageArgs, total: int) -> Page[Opportunity]:

@@ -301,7 +301,8 @@ class Loaders:
         return [pages[key] for key in keys]
 
     async def customers(self, ids: list[int]) -> list[Customer | None]:
-        """Customers by id: those a column page brought along, the others in one batch."""
+        """Customers by id: those a column page brought along (partial: the columns a
+        card shows of its customer), the others in one batch."""
         missing = [pk for pk in ids if pk not in self._customers]
         if missing:
             for pk, customer in zip(

@@ -57,3 +57,24 @@ async def test_survivors_of_a_full_collection_are_not_walked_again_until_the_reb
     monkeypatch.setattr(collector, "REBASE_SECONDS", 0.0)
     gc.collect()
     assert alive() is None
+
+
+async def test_survivors_of_a_long_young_collection_are_frozen_and_a_short_one_freezes_nothing(
+    tuned, monkeypatch
+):
+    # given objects alive through a young collection that was short
+    held = Node()
+    held.other = Node()
+    frozen_before = gc.get_freeze_count()
+    gc.collect(1)
+    await asyncio.sleep(0)
+    # then nothing was frozen: the next full collection still walks them
+    assert gc.get_freeze_count() == frozen_before
+    assert gc.get_referrers(held.other) == [held]
+    # when a young collection takes LONG_YOUNG_SECONDS (here: any does)
+    monkeypatch.setattr(collector, "LONG_YOUNG_SECONDS", 0.0)
+    gc.collect(1)
+    await asyncio.sleep(0)
+    # then its survivors are frozen: a collection no longer sees them
+    assert gc.get_freeze_count() > frozen_before
+    assert gc.get_referrers(held.other) == []

@@ -210,3 +210,42 @@ async def test_new_rows_are_offered_once_the_channels_prepare_is_done_even_when_
         await box.wait(5)
         assert prepared == ["read", "read"]
         assert box.take_all() == [2]
+
+
+async def test_a_row_offered_to_thousands_of_inboxes_lets_other_work_run_in_between():
+    # given 3,000 streams on one channel, each waiting on an execution for its rows
+    execution: SharedTask[None] = SharedTask(asyncio.get_running_loop().create_future())
+    turns = 0
+    offered_at: list[int] = []
+
+    def pending(row: int) -> SharedTask[None]:
+        offered_at.append(turns)
+        return execution
+
+    async with contextlib.AsyncExitStack() as stack:
+        broadcast, log, hub = await stack.enter_async_context(memory_hub())
+        boxes = [
+            await stack.enter_async_context(hub.inbox("campaign:5", start=0, pending=pending))
+            for _ in range(3_000)
+        ]
+
+        async def other_work() -> None:  # a request's steps, one per turn of the loop
+            nonlocal turns
+            while True:
+                turns += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(other_work())
+        try:
+            # when a row is committed
+            await commit(broadcast, log, "campaign:5", 1)
+            for _ in range(1_000):
+                if len(offered_at) == len(boxes):
+                    break
+                await asyncio.sleep(0)
+        finally:
+            ticking.cancel()
+        # then every inbox is offered it, and other work ran while they were
+        assert all(len(box) == 1 for box in boxes)
+        assert offered_at[-1] - offered_at[0] >= 2
+        execution.task.cancel()

@@ -42,7 +42,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,13 +431,34 @@ async def open_subscribers(
     return [s for s in opened if s is not None], failures
 
 
-async def time_probes(probe: Callable[[], Awaitable[None]], latencies: list[float]) -> None:
-    """`probe` every PROBE_SECONDS until cancelled, each one's latency kept."""
-    while True:
-        started = time.perf_counter()
-        await probe()
-        latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(max(0.0, PROBE_SECONDS - (time.perf_counter() - started)))
+@dataclass(frozen=True)
+class Probe:
+    """A simple request, timed by bench/probe.py: a POST of `body` (JSON), else a GET."""
+
+    url: str
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def time_probes(probe: Probe, latencies: list[float]) -> Iterator[None]:
+    """`probe` every PROBE_SECONDS while the context is open, each one's latency kept,
+    from a process of its own (bench/probe.py says why)."""
+    argv = [sys.executable, "-m", "bench.probe", probe.url, "--every", str(PROBE_SECONDS)]
+    if probe.body is not None:
+        argv += ["--json", json.dumps(probe.body)]
+    for name, value in probe.headers.items():
+        argv += ["--header", f"{name}: {value}"]
+    with subprocess.Popen(
+        argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as prober:
+        try:
+            yield
+        finally:
+            out, _ = prober.communicate(input="", timeout=60)  # its stdin closes: it stops
+    if prober.returncode != 0:
+        raise RuntimeError(f"bench.probe ended with status {prober.returncode}")
+    latencies.extend(float(line) for line in out.split())
 
 
 async def wait_all(
@@ -484,7 +505,7 @@ async def phase(
     deadline: float | None = None,
     sql_count: Callable[[], Awaitable[int]] | None = None,
     pace: float | None = None,
-    probe: Callable[[], Awaitable[None]] | None = None,
+    probe: Probe | None = None,
 ) -> Result:
     """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time
     (fewer when the time budget's `deadline`, a time.monotonic() value, passes first).
@@ -516,23 +537,19 @@ async def phase(
         result.idle_core = (server.cpu() - idle_from) / IDLE_SECONDS
         cpu_before = server.cpu()
         sql_before = await sql_count() if sql_count else 0
-        probing = asyncio.create_task(time_probes(probe, result.probes)) if probe else None
-
         responded: dict[int, float] = {}
         requested: dict[int, float] = {}
         sent_at = time.perf_counter()
-        for i in range(1, events + 1):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            if pace:
-                await asyncio.sleep(max(0.0, sent_at + (i - 1) / pace - time.perf_counter()))
-            requested[start_seq + i] = time.perf_counter()
-            await trigger(i)
-            responded[start_seq + i] = time.perf_counter()
+        with time_probes(probe, result.probes) if probe else nullcontext():
+            for i in range(1, events + 1):
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                if pace:
+                    await asyncio.sleep(max(0.0, sent_at + (i - 1) / pace - time.perf_counter()))
+                requested[start_seq + i] = time.perf_counter()
+                await trigger(i)
+                responded[start_seq + i] = time.perf_counter()
         result.trigger_seconds = time.perf_counter() - sent_at
-        if probing is not None:
-            probing.cancel()
-            await asyncio.gather(probing, return_exceptions=True)
         result.events = len(responded)
         expected = expected[: 1 + result.events]
         for sub in subs:
@@ -688,11 +705,6 @@ async def funnelgraph_phase(
             if body.get("errors") or response.status_code != 200:
                 raise RuntimeError(f"moveOpportunity failed: {body}")
 
-        async def probe() -> None:
-            response = await http.post("/graphql", json={"query": "{ me { id name } }"})
-            if response.json().get("errors"):
-                raise RuntimeError(f"the probe failed: {response.text}")
-
         result = await phase(
             "funnelgraph",
             server,
@@ -704,7 +716,11 @@ async def funnelgraph_phase(
             deadline,
             sql_count,
             pace,
-            probe,
+            Probe(
+                f"{server.base}/graphql",
+                {"query": "{ me { id name } }"},
+                {"Authorization": f"Bearer {token}"},
+            ),
         )
     # Each event must be the move that was sent: toStage alternates with the trigger.
     for seq, text in result.texts.items():
@@ -758,11 +774,16 @@ async def baseline_phase(
             response = await http.post("/trigger", content=ordered[i].encode())
             response.raise_for_status()
 
-        async def probe() -> None:
-            (await http.get("/healthz")).raise_for_status()
-
         return await phase(
-            "baseline", server, n, events, connect, trigger, first_seq, pace=pace, probe=probe
+            "baseline",
+            server,
+            n,
+            events,
+            connect,
+            trigger,
+            first_seq,
+            pace=pace,
+            probe=Probe(f"{server.base}/healthz"),
         )
 
 

@@ -78,3 +78,31 @@ async def test_survivors_of_a_long_young_collection_are_frozen_and_a_short_one_f
     # then its survivors are frozen: a collection no longer sees them
     assert gc.get_freeze_count() > frozen_before
     assert gc.get_referrers(held.other) == []
+
+
+async def test_cycles_among_frozen_objects_are_freed_soon_once_most_of_them_are_freed(
+    tuned, monkeypatch
+):
+    # given many objects frozen while alive (as sockets are), a few of them in a cycle
+    monkeypatch.setattr(collector, "REBASE_SECONDS", 3600.0)
+    monkeypatch.setattr(collector, "FREED_REBASE_SECONDS", 0.0)
+    monkeypatch.setattr(collector, "FREED_CHECK_SECONDS", 0.01)
+    sockets = [[Node() for _ in range(50)] for _ in range(4_000)]
+    held = Node()
+    held.other = Node()
+    held.other.other = held
+    closed = weakref.ref(held)
+    gc.collect()
+    await asyncio.sleep(0)  # frozen at the loop's next turn
+    # when a few are freed, the cycle among them waits in the frozen set
+    del sockets[:100], held
+    await asyncio.sleep(0.05)
+    assert closed() is not None
+    # and when most of them are freed (the sockets closed), the cycle is freed soon,
+    # with no collection set off by anything else and before REBASE_SECONDS
+    del sockets[:]
+    for _ in range(100):
+        if closed() is None:
+            break
+        await asyncio.sleep(0.01)
+    assert closed() is None

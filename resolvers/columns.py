@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 
 from models import Customer, Opportunity, raw_sql
 from resolvers.errors import BadUserInput
@@ -109,7 +110,10 @@ def _by_window(
     return sql, values
 
 
+@cache
 def _customer_columns() -> str:
+    """The select list of a card's customer (built on first use: the ORM knows its
+    columns once it is started)."""
     return raw_sql.columns(Customer, "c", _CUSTOMER, _CUSTOMER_COLUMNS)
 
 

@@ -89,7 +89,7 @@ class _FreezeSurvivors:
         at these checks since the last rebase. A process whose sockets closed may make no
         collection of its own for long. Counting the frozen set walks it (3 ms for 1.3
         million objects): here only, not at each freeze."""
-        self._check = asyncio.get_running_loop().call_later(FREED_CHECK_SECONDS, self._check_freed)
+        self._schedule_check()
         frozen = gc.get_freeze_count()
         self._frozen_peak = max(self._frozen_peak, frozen)
         now = time.monotonic()
@@ -98,6 +98,9 @@ class _FreezeSurvivors:
         if frozen <= self._frozen_peak * (1 - FREED_SHARE):
             self._rebase(now)
             gc.collect()
+
+    def _schedule_check(self) -> None:
+        self._check = asyncio.get_running_loop().call_later(FREED_CHECK_SECONDS, self._check_freed)
 
     def stop(self) -> None:
         if self._check is not None:
@@ -120,9 +123,7 @@ class _FreezeSurvivors:
         self._freezing = False
         gc.freeze()
         if self._check is None:
-            self._check = asyncio.get_running_loop().call_later(
-                FREED_CHECK_SECONDS, self._check_freed
-            )
+            self._schedule_check()
 
 
 @contextmanager

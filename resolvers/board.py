@@ -13,7 +13,7 @@ from models.ranking import key_between
 from resolvers import stage_totals, stays
 from resolvers.errors import BadUserInput, NotFound
 from resolvers.ids import decode_id
-from resolvers.writes import Reading, card_write_reading, log_event
+from resolvers.writes import Named, Reading, card_write_reading, log_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class Move:
 
 
 async def move_opportunity(
-    card: Opportunity,
+    card: Opportunity | Named,
     actor: User,
     *,
     stage_id: str,
@@ -41,7 +41,7 @@ async def move_opportunity(
     (models/raw_sql.py). On PostgreSQL the campaign's lock is held for one read (the lock,
     the card and, through `card_place` (migration 0015), where it goes) and one write,
     every change at once: the stage history, the stays (resolvers/stays.py), the card and
-    the event."""
+    the event. A `Named` card is judged in that read too, so a move reads its card once."""
     keys = _PlaceKeys.of(stage_id, after_id)
     reading = keys.reading() if raw_sql.on_postgres() else None
     async with card_write_reading(card, expected_version, reading) as (campaign, card, row):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +16,7 @@ from realtime.presence import access_notice
 from resolvers import retry_keys, stage_totals
 from resolvers.card_rows import campaign_of, card_and_campaign_columns, card_of
 from resolvers.chat_counts import changed_notice
-from resolvers.errors import BadUserInput, Conflict, NotFound
+from resolvers.errors import AppError, BadUserInput, Conflict, NotFound
 
 
 @asynccontextmanager
@@ -135,26 +135,46 @@ class Reading:
     values: tuple[object, ...]
 
 
+# Judges a locked card for the viewer (whether they take part in its campaign comes
+# with it): raises what the field's guard would, NOT_FOUND or FORBIDDEN.
+Judge = Callable[[Campaign, Opportunity, bool], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A card known by its key only, that the write judges once it is locked: read once,
+    where a guard before the write reads it first on its own (the busiest writes spent a
+    fifth of their time on that read). `missing` is raised when there is no such card."""
+
+    pk: int
+    viewer_pk: int
+    judge: Judge
+    missing: AppError
+
+
 @asynccontextmanager
 async def card_write_reading(
-    card: Opportunity, expected_version: int | None, reading: Reading | None
+    card: Opportunity | Named, expected_version: int | None, reading: Reading | None
 ) -> AsyncIterator[tuple[Campaign, Opportunity, Mapping[str, Any]]]:
     """`card_write`, whose statement also reads `reading`: the row comes with the card."""
     async with transaction():
-        if reading is None:
-            found = await raw_sql.records(_card_write_sql(), card.pk, card.campaign_id)
+        if isinstance(card, Named):
+            sql, keys = _named_card_write_sql(), (card.viewer_pk, card.pk)
         else:
-            sql = (
-                f"SELECT locked.*, {reading.columns} FROM ({_card_write_sql()}) AS locked "
-                f"{reading.joins}"
-            )
-            found = await raw_sql.records(sql, card.pk, card.campaign_id, *reading.values)
+            sql, keys = _card_write_sql(), (card.pk, card.campaign_id)
+        if reading is not None:
+            sql = f"SELECT locked.*, {reading.columns} FROM ({sql}) AS locked {reading.joins}"
+        found = await raw_sql.records(sql, *keys, *(reading.values if reading else ()))
         if not found:
+            if isinstance(card, Named):
+                raise card.missing
             raise NotFound("the opportunity was deleted meanwhile")
         row = found[0]
-        campaign = campaign_of(row)
+        campaign, locked = campaign_of(row), card_of(row)
+        if isinstance(card, Named):
+            await card.judge(campaign, locked, bool(row["viewer_takes_part"]))
         refuse_if_archived(campaign)
-        card = card_of(row)
+        card = locked
         retry_keys.queue_key()
         retry_keys.remember(Opportunity=card.pk)  # a change to one card answers with it
         if expected_version is not None and expected_version != card.version:
@@ -172,4 +192,15 @@ def _card_write_sql() -> str:
         f"SELECT {card_and_campaign_columns()} FROM campaign c "
         "JOIN opportunity o ON o.campaign_id = c.id "
         "WHERE o.id = $1 AND c.id = $2 FOR NO KEY UPDATE OF c, o"
+    )
+
+
+@cache
+def _named_card_write_sql() -> str:
+    # The viewer first: SQLite numbers marks in the order they appear (models/raw_sql.py).
+    return (
+        f"SELECT {card_and_campaign_columns()}, EXISTS (SELECT 1 FROM campaign_member m "
+        "WHERE m.campaign_id = c.id AND m.user_id = $1) AS viewer_takes_part "
+        "FROM campaign c JOIN opportunity o ON o.campaign_id = c.id "
+        "WHERE o.id = $2 FOR NO KEY UPDATE OF c, o"
     )

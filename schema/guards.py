@@ -27,6 +27,7 @@ from strawberry.types import Info
 from models import Campaign, Opportunity, Permission, User
 from resolvers.access import (
     can_see_campaign,
+    can_see_cards,
     card_campaign,
     is_participant,
     may_assign_cards,
@@ -38,6 +39,7 @@ from resolvers.access import (
 from resolvers.context import Context
 from resolvers.errors import Forbidden, NotFound, Unauthenticated, not_found
 from resolvers.ids import decode_any, decode_id, encode_id
+from resolvers.writes import Named
 
 
 class IsAuthenticated(BasePermission):
@@ -259,3 +261,22 @@ class CanCompleteTask(_ForbiddenGuard):
         return await CanEditOpportunity().allows(
             context, viewer, card, await card_campaign(context, card)
         )
+
+
+def judged_card(context: Context, global_id: str, guard: type[_CardGuard]) -> Named:
+    """The card `global_id` names, for a write that judges it once it holds its lock
+    (resolvers/writes.py): NOT_FOUND and FORBIDDEN exactly as `guard` on the field
+    answers, with the card read once instead of twice."""
+    pk = decode_id(global_id, "Opportunity")  # malformed: NOT_FOUND, as visible_card
+    viewer = context.require_viewer()
+    missing = not_found("Opportunity", global_id)
+
+    async def judge(campaign: Campaign, card: Opportunity, takes_part: bool) -> None:
+        context.loaders.viewer_takes_part.prime(campaign.pk, takes_part)
+        if not await can_see_cards(context, campaign):
+            raise missing
+        check = guard()
+        if not await check.allows(context, viewer, card, campaign):
+            check.on_unauthorized()
+
+    return Named(pk, viewer.pk, judge, missing)

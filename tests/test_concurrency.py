@@ -11,6 +11,7 @@ import asyncio
 import random
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from tortoise import connections
 
@@ -175,6 +176,50 @@ async def test_move_without_expected_version_loses_no_update_when_racing(api):
     assert versions == list(range(start + 1, start + 51))
     assert (await Opportunity.get(id=card.pk)).version == start + 50
     assert_ranks_distinct_and_ordered(await board_columns(api, campaign, manager))
+
+
+async def test_move_is_judged_on_the_card_it_locks_not_on_an_earlier_read(api, database_url):
+    # given: the owner's move waits for the campaign's lock, held by a reassignment
+    owner = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
+    other = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
+    manager = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
+    campaign = await make_campaign(manager, participants=[owner, other])
+    stages = await stages_of(campaign)
+    card = await make_opportunity(campaign, await make_customer(), owner=owner)
+    reassigning = await asyncpg.connect(database_url)
+    try:
+        writer = reassigning.transaction()
+        await writer.start()
+        await reassigning.execute(
+            "SELECT id FROM campaign WHERE id = $1 FOR NO KEY UPDATE", campaign.pk
+        )
+        await reassigning.execute(
+            "UPDATE opportunity SET owner_id = $1 WHERE id = $2", other.pk, card.pk
+        )
+        variables = {"id": gid("Opportunity", card), "stageId": gid("Stage", stages[1])}
+        move = asyncio.create_task(
+            api.execute(MOVE_OPPORTUNITY, {"input": variables}, viewer=owner)
+        )
+        await _until_a_statement_waits_for_a_lock(reassigning)
+        # when: the card is someone else's by the time the move holds the lock
+        await writer.commit()
+        result = await move
+    finally:
+        await reassigning.close()
+    # then
+    assert result.codes == ["FORBIDDEN"]
+    assert (await Opportunity.get(id=card.pk)).stage_id == stages[0].pk
+
+
+async def _until_a_statement_waits_for_a_lock(connection: asyncpg.Connection) -> None:
+    for _ in range(1000):
+        if await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no statement waited for the campaign's lock within 10 s")
 
 
 async def test_move_of_two_cards_into_one_gap_keeps_both_after_the_target(api):

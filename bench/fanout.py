@@ -61,6 +61,7 @@ READY_TIMEOUT = 60.0
 PRIME_SUBSCRIBERS = 5
 RESERVE_SECONDS = 40.0  # per size still to run: draining, closing, the baseline's turn
 IDLE_SECONDS = 5.0  # server CPU measured with every subscriber open and nothing happening
+STATS_SETTLE_SECONDS = 12.0  # see settled()
 PROBE_SECONDS = 0.1  # a simple request timed this often while the triggers go out
 
 SUBSCRIPTION = """
@@ -483,6 +484,22 @@ async def wait_all(
         await asyncio.sleep(0.05)
 
 
+async def settled(count: Callable[[], Awaitable[int]]) -> int:
+    """`count` once PostgreSQL's backends have reported their transactions: one that went
+    idle less than a second after its last report reports up to 10 s later (PostgreSQL
+    15's idle interval), so a count read at once can hold, say, the opening of 10,000
+    subscriptions. Reads until two reads a second apart agree, or STATS_SETTLE_SECONDS."""
+    value = await count()
+    deadline = time.monotonic() + STATS_SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.1)
+        again = await count()
+        if again == value:
+            break
+        value = again
+    return value
+
+
 async def close_all(subs: list[Subscriber]) -> None:
     async def one(sub: Subscriber) -> None:
         with suppress(Exception):
@@ -535,8 +552,8 @@ async def phase(
         idle_from = server.cpu()
         await asyncio.sleep(IDLE_SECONDS)
         result.idle_core = (server.cpu() - idle_from) / IDLE_SECONDS
+        sql_before = await settled(sql_count) if sql_count else 0
         cpu_before = server.cpu()
-        sql_before = await sql_count() if sql_count else 0
         responded: dict[int, float] = {}
         requested: dict[int, float] = {}
         sent_at = time.perf_counter()
@@ -560,8 +577,7 @@ async def phase(
         await asyncio.sleep(0.3)  # room for a duplicate to show up
         result.cpu_per_delivery_us = (server.cpu() - cpu_before) * 1e6
         if sql_count:
-            await asyncio.sleep(1.2)  # backends report their statistics at most once a second
-            result.sql_total = await sql_count() - sql_before
+            result.sql_total = await settled(sql_count) - sql_before
         if not complete:
             result.problems.append(
                 f"stalled: no new delivery for {STALL_SECONDS:.0f} s after the last trigger"

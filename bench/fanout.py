@@ -15,10 +15,13 @@ Latency = receipt time at the subscriber minus the moment the trigger's HTTP
 response arrived (the mutation had committed and published just before).
 
 Run: `python -m bench.fanout [--subscribers 100 1000] [--events 200] [--budget 270]
-[--pace 20] [--rounds 3]`. With --rounds, each size runs that many funnelgraph/baseline
-turns in a row, and the ratios' medians are printed at the end. With --pace, triggers
+[--pace 20] [--rounds 3] [--client-processes 2]`. With --rounds, each size runs that
+many funnelgraph/baseline turns in a row, and the ratios' medians are printed at the
+end. With --pace, triggers
 go out at most that many per second (each still after the previous one answered):
-latency at a sales floor's rate rather than at saturation.
+latency at a sales floor's rate rather than at saturation. With --client-processes, child
+processes hold the subscribers (bench/crowd.py): one process reads about 19,000 frames/s
+here, so at 10,000 subscribers a single one measures itself.
 The whole run keeps within --budget seconds: a funnelgraph run that would overrun
 stops sending triggers early (the output says "of 200: time budget") and its
 baseline then sends exactly as many. Every subscriber's seqs are checked to be
@@ -45,10 +48,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]
 import psutil  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from bench.crowd import ChildCrowds, Crowd, Dial
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -462,19 +468,13 @@ def time_probes(probe: Probe, latencies: list[float]) -> Iterator[None]:
     latencies.extend(float(line) for line in out.split())
 
 
-async def wait_all(
-    subs: list[Subscriber],
-    count: Callable[[Subscriber], int],
-    target: int,
-    stall: float,
-    cap: float,
-) -> bool:
+async def wait_all(crowd: Crowd | ChildCrowds, target: int, stall: float, cap: float) -> bool:
     """Until every subscriber has `target` messages; False on a stall or the cap."""
     started = time.monotonic()
     last_total, last_change = -1, time.monotonic()
     while True:
-        total = sum(count(s) for s in subs)
-        if all(count(s) >= target for s in subs):
+        total, lacking = await crowd.tally(target)
+        if not lacking:
             return True
         now = time.monotonic()
         if total != last_total:
@@ -516,26 +516,34 @@ async def phase(
     server: Server,
     n: int,
     events: int,
-    connect: Callable[[], Awaitable[Any]],
+    dial: Dial,
     trigger: Callable[[int], Awaitable[None]],
     first_seq: Callable[[], Awaitable[int]],
     deadline: float | None = None,
     sql_count: Callable[[], Awaitable[int]] | None = None,
     pace: float | None = None,
     probe: Probe | None = None,
+    processes: int = 1,
 ) -> Result:
     """N subscribers, 1 warm-up trigger (not timed), then `events` triggers one at a time
     (fewer when the time budget's `deadline`, a time.monotonic() value, passes first).
     Before the triggers, the server's CPU is measured while the N sit idle; during them,
-    `probe` (a simple request) is timed every PROBE_SECONDS."""
+    `probe` (a simple request) is timed every PROBE_SECONDS. With `processes` > 1 the
+    subscribers are held by that many child processes (bench/crowd.py)."""
+    from bench.crowd import ChildCrowds, Crowd
+
     result = Result(side, n, events, asked=events)
     await asyncio.sleep(1.0)  # let the previous phase's sockets finish closing
     rss_before = server.rss()
     start_seq = await first_seq()  # the seq the warm-up trigger will get
     expected = list(range(start_seq, start_seq + 1 + events))
     opened_at = time.perf_counter()
-    subs, failures = await open_subscribers(n, connect, len(expected))
-    result.problems += failures
+    crowd = await (
+        ChildCrowds.open(dial, n, len(expected), processes)
+        if processes > 1
+        else Crowd.open(dial, n, len(expected))
+    )
+    result.problems += crowd.failures
     result.open_seconds = time.perf_counter() - opened_at
     await asyncio.sleep(
         1.0
@@ -544,9 +552,9 @@ async def phase(
     try:
         # Warm-up: proves every subscription is live before the clock starts.
         await trigger(0)
-        if not await wait_all(subs, lambda s: len(s.received), 1, STALL_SECONDS, READY_TIMEOUT):
-            late = sum(1 for s in subs if not s.received)
-            result.problems.append(f"warm-up: {late} of {len(subs)} subscribers got nothing")
+        if not await wait_all(crowd, 1, STALL_SECONDS, READY_TIMEOUT):
+            _, late = await crowd.tally(1)
+            result.problems.append(f"warm-up: {late} subscribers got nothing")
         await asyncio.sleep(0.5)
         result.mem_per_conn = (server.rss() - rss_before) / n
         idle_from = server.cpu()
@@ -569,11 +577,8 @@ async def phase(
         result.trigger_seconds = time.perf_counter() - sent_at
         result.events = len(responded)
         expected = expected[: 1 + result.events]
-        for sub in subs:
-            sub.expected = len(expected)
-        complete = await wait_all(
-            subs, lambda s: len(s.received), len(expected), STALL_SECONDS, 240.0
-        )
+        await crowd.expect(len(expected))
+        complete = await wait_all(crowd, len(expected), STALL_SECONDS, 240.0)
         await asyncio.sleep(0.3)  # room for a duplicate to show up
         result.cpu_per_delivery_us = (server.cpu() - cpu_before) * 1e6
         if sql_count:
@@ -586,6 +591,7 @@ async def phase(
         latencies: list[float] = []
         from_sent: list[float] = []
         last_receipt = sent_at
+        subs = await crowd.results()
         for sub in subs:
             seqs = [seq for seq, _ in sub.received]
             if seqs != expected:
@@ -616,7 +622,7 @@ async def phase(
         if subs:
             result.texts = subs[0].texts
     finally:
-        await close_all(subs)
+        await crowd.close()
     return result
 
 
@@ -668,21 +674,17 @@ async def funnelgraph_phase(
     events: int,
     deadline: float | None,
     pace: float | None = None,
+    processes: int = 1,
 ) -> Result:
     import httpx
 
+    from bench.crowd import Dial
     from resolvers.ids import decode_id
-    from tests.live import LiveClient
 
     token = await login(server.base)
     info, cursor = await board(server.base, token)
     campaign_pk = decode_id(info.campaign_id, "Campaign")
     variables = {"c": info.campaign_id, "lastEventCursor": cursor}
-
-    async def connect() -> Any:
-        client = await LiveClient.connect(server.base, token)
-        await client.subscribe(SUBSCRIPTION, variables)
-        return client.socket
 
     async def first_seq() -> int:
         connection = await asyncpg.connect(db_url)
@@ -726,7 +728,7 @@ async def funnelgraph_phase(
             server,
             n,
             events,
-            connect,
+            Dial(server.base, token, variables),
             trigger,
             first_seq,
             deadline,
@@ -737,6 +739,7 @@ async def funnelgraph_phase(
                 {"query": "{ me { id name } }"},
                 {"Authorization": f"Bearer {token}"},
             ),
+            processes,
         )
     # Each event must be the move that was sent: toStage alternates with the trigger.
     for seq, text in result.texts.items():
@@ -765,21 +768,24 @@ def synthetic_text(seq: int) -> str:
 
 
 async def baseline_phase(
-    server: Server, n: int, events: int, texts: dict[int, str], pace: float | None = None
+    server: Server,
+    n: int,
+    events: int,
+    texts: dict[int, str],
+    pace: float | None = None,
+    processes: int = 1,
 ) -> Result:
     """The same triggers, carrying the exact texts a GraphQL subscriber got (seq renumbered
     from 1 only when the GraphQL side captured nothing)."""
     import httpx
-    import websockets
+
+    from bench.crowd import Dial
 
     ordered = [texts[seq] for seq in sorted(texts)][: events + 1]
     if len(ordered) < events + 1:
         ordered = [synthetic_text(seq) for seq in range(1, events + 2)]
     start = json.loads(ordered[0])["payload"]["data"]["campaignEvents"]["seq"]
     url = server.base.replace("http://", "ws://") + "/ws"
-
-    async def connect() -> Any:
-        return await websockets.connect(url)
 
     async def first_seq() -> int:
         return int(start)
@@ -795,11 +801,12 @@ async def baseline_phase(
             server,
             n,
             events,
-            connect,
+            Dial(url),
             trigger,
             first_seq,
             pace=pace,
             probe=Probe(f"{server.base}/healthz"),
+            processes=processes,
         )
 
 
@@ -847,9 +854,10 @@ def report_phase(r: Result) -> None:
 def report(pairs: list[tuple[Result, Result]]) -> None:
     print()
     print("Latency = subscriber receipt time - arrival of the trigger's HTTP response (the")
-    print("mutation had committed, and published to Redis, just before it answered). Client and")
-    print("trigger share one event loop, so a fan-out faster than that loop's next turn can show")
-    print("~0 or slightly negative latency (baseline); 'sent' columns measure from the request.")
+    print("mutation had committed, and published to Redis, just before it answered). In one")
+    print("client process, client and trigger share one event loop, so a fan-out faster than")
+    print("that loop's next turn can show ~0 or slightly negative latency (baseline); 'sent'")
+    print("columns measure from the request.")
     print("events/s = deliveries of the timed events / (last receipt - first trigger sent).")
     print("KiB/conn = (server RSS with N subscribed - RSS before) / N: 'open' before any event")
     print("(what sockets and streams hold), 'after' once the warm-up event went to all N (adds")
@@ -902,6 +910,7 @@ async def measure(
     budget_end: float,
     pace: float | None = None,
     rounds: int = 1,
+    processes: int = 1,
 ) -> list[tuple[Result, Result]]:
     # Prime both servers (first-use allocations, caches, the hub's channel task) so that
     # the first measured size does not pay for them in memory per connection.
@@ -912,10 +921,10 @@ async def measure(
     for index, n in enumerate(turns):
         # Leave room for what follows: this turn's drain and baseline, then the later turns.
         deadline = budget_end - RESERVE_SECONDS * (len(turns) - index)
-        fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline, pace)
+        fg = await funnelgraph_phase(fg_server, db_url, n, events, deadline, pace, processes)
         report_phase(fg)
         # The baseline replays exactly the events the GraphQL side sent.
-        base = await baseline_phase(base_server, n, fg.events, fg.texts, pace)
+        base = await baseline_phase(base_server, n, fg.events, fg.texts, pace, processes)
         report_phase(base)
         pairs.append((fg, base))
     return pairs
@@ -962,6 +971,13 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds for the whole run (default 270): a funnelgraph run stops sending "
         "triggers early when it would overrun, and the baseline then sends as many",
     )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="child processes holding the subscribers (bench/crowd.py); default 1: this "
+        "process, which reads about 19,000 frames/s here",
+    )
     args = parser.parse_args(argv)
     raise_open_file_limit(2 * max(args.subscribers) + 512)
 
@@ -981,7 +997,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"funnelgraph serve: pid {fg_server.pid} on {fg_server.base} (PostgreSQL "
                 f"scratch db, redis-server :{redis.port}); baseline Starlette: pid "
                 f"{base_server.pid} on {base_server.base}; {os.cpu_count()} CPUs; "
-                f"{args.events} timed events per run (+1 warm-up)",
+                f"{args.events} timed events per run (+1 warm-up); subscribers held by "
+                f"{args.client_processes} client process(es)",
                 flush=True,
             )
             try:
@@ -995,6 +1012,7 @@ def main(argv: list[str] | None = None) -> None:
                         budget_end,
                         args.pace,
                         args.rounds,
+                        args.client_processes,
                     )
                 )
             finally:

@@ -108,15 +108,24 @@ class ChildCrowds:
             if share
         ]
         crowds = cls(children, [])
-        answers = await asyncio.gather(
-            *(
-                crowds._ask(
-                    child,
-                    {"dial": asdict(dial), "n": share, "expected": expected, "keep_text": not i},
+        try:
+            answers = await asyncio.gather(
+                *(
+                    crowds._ask(
+                        child,
+                        {
+                            "dial": asdict(dial),
+                            "n": share,
+                            "expected": expected,
+                            "keep_text": not i,
+                        },
+                    )
+                    for i, (child, share) in enumerate(zip(children, shares, strict=False))
                 )
-                for i, (child, share) in enumerate(zip(children, shares, strict=False))
             )
-        )
+        except BaseException:
+            await crowds.close()  # a child that could not open: none is left behind
+            raise
         for answer in answers:
             crowds.opened += answer["opened"]
             crowds.failures += answer["failures"]

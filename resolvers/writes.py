@@ -143,8 +143,8 @@ Judge = Callable[[Campaign, Opportunity, bool], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class Named:
     """A card known by its key only, that the write judges once it is locked: read once,
-    where a guard before the write reads it first on its own (the busiest writes spent a
-    fifth of their time on that read). `missing` is raised when there is no such card."""
+    where a guard before the write reads it first on its own (a round trip and an ORM
+    read more per move). `missing` is raised when there is no such card."""
 
     pk: int
     viewer_pk: int

@@ -20,7 +20,7 @@ from models import (
 )
 from resolvers.errors import BadUserInput, Conflict
 from resolvers.notifications import notify
-from resolvers.writes import card_write, log_event
+from resolvers.writes import Named, card_write, log_event
 
 
 async def rotation_members(
@@ -123,7 +123,7 @@ async def log_assigned(
     )
 
 
-async def claim(card: Opportunity, viewer: User) -> Opportunity:
+async def claim(card: Opportunity | Named, viewer: User) -> Opportunity:
     """A participant takes an unowned open card; the first claim wins."""
     async with card_write(card, None) as (campaign, card):
         if card.owner_id is not None:

@@ -45,7 +45,7 @@ from resolvers.validation import (
     clean_optional_text,
     clean_text,
 )
-from resolvers.writes import campaign_write, card_write, log_event
+from resolvers.writes import Named, campaign_write, card_write, log_event
 
 
 class OwnerChoice(StrEnum):
@@ -165,7 +165,7 @@ async def copy_opportunity(context: Context, source: Opportunity, target: Campai
 
 
 async def update_opportunity(
-    card: Opportunity,
+    card: Opportunity | Named,
     actor: User,
     *,
     expected_version: int | None,
@@ -208,7 +208,7 @@ async def update_opportunity(
     return card, changed
 
 
-async def delete_opportunity(card: Opportunity, actor: User) -> None:
+async def delete_opportunity(card: Opportunity | Named, actor: User) -> None:
     async with card_write(card, None) as (campaign, card):
         await card.delete()
         await log_event(

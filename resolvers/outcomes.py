@@ -20,7 +20,7 @@ from resolvers import stays
 from resolvers.errors import BadUserInput, DuplicateOpportunity
 from resolvers.loss_reasons import usable_loss_reason
 from resolvers.validation import clean_amount, clean_optional_text, clean_text
-from resolvers.writes import card_write, log_event
+from resolvers.writes import Named, card_write, log_event
 
 
 async def mark_won(
@@ -74,7 +74,7 @@ async def mark_lost(
     return card
 
 
-async def reopen(card: Opportunity, actor: User) -> Opportunity:
+async def reopen(card: Opportunity | Named, actor: User) -> Opportunity:
     """Back to OPEN, at its step's default probability."""
     async with card_write(card, None) as (campaign, card):
         if card.result == OpportunityResult.OPEN:

@@ -111,7 +111,7 @@ def _notice_state_followers(campaign_pk: int, kind: EventKind, seq: int) -> None
 
 @asynccontextmanager
 async def card_write(
-    card: Opportunity, expected_version: int | None
+    card: Opportunity | Named, expected_version: int | None
 ) -> AsyncIterator[tuple[Campaign, Opportunity]]:
     """`campaign_write` for a change to one card: the campaign's lock and the card as
     committed in one statement, refused with CONFLICT when `expected_version` is stale.

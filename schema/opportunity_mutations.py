@@ -190,12 +190,12 @@ class OpportunityMutation:
         )
         return Opportunity.from_model(card)
 
-    @strawberry.mutation(extensions=retry_safe(card_answer, IsAuthenticated, CanEditOpportunity))
+    @strawberry.mutation(extensions=retry_safe(card_answer, IsAuthenticated))
     async def update_opportunity(
         self, info: Info[Context, None], input: UpdateOpportunityInput
     ) -> Opportunity:
         card, _changed = await opportunities.update_opportunity(
-            await visible_card(info.context, input.id),
+            judged_card(info.context, input.id, CanEditOpportunity),
             info.context.require_viewer(),
             expected_version=input.expected_version,
             name=input.name,
@@ -236,7 +236,7 @@ class OpportunityMutation:
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        extensions=retry_safe(card_answer, IsAuthenticated, CanClaimOpportunity),
+        extensions=retry_safe(card_answer, IsAuthenticated),
         description="A participant takes an unowned opportunity; CONFLICT if someone was first.",
     )
     async def claim_opportunity(
@@ -246,7 +246,7 @@ class OpportunityMutation:
         client_mutation_id: RetryKeyArgument = None,
     ) -> Opportunity:
         card = await assignment.claim(
-            await visible_card(info.context, id), info.context.require_viewer()
+            judged_card(info.context, id, CanClaimOpportunity), info.context.require_viewer()
         )
         return Opportunity.from_model(card)
 
@@ -291,7 +291,7 @@ class OpportunityMutation:
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        extensions=retry_safe(card_answer, IsAuthenticated, CanReopenOpportunity),
+        extensions=retry_safe(card_answer, IsAuthenticated),
     )
     async def reopen_opportunity(
         self,
@@ -300,12 +300,12 @@ class OpportunityMutation:
         client_mutation_id: RetryKeyArgument = None,
     ) -> Opportunity:
         card = await outcomes.reopen(
-            await visible_card(info.context, id), info.context.require_viewer()
+            judged_card(info.context, id, CanReopenOpportunity), info.context.require_viewer()
         )
         return Opportunity.from_model(card)
 
     @strawberry.mutation(
-        extensions=retry_safe(deleted_answer, IsAuthenticated, CanDeleteOpportunity),
+        extensions=retry_safe(deleted_answer, IsAuthenticated),
         description="Returns the deleted opportunity's id.",
     )
     async def delete_opportunity(
@@ -314,7 +314,7 @@ class OpportunityMutation:
         id: strawberry.ID,
         client_mutation_id: RetryKeyArgument = None,
     ) -> strawberry.ID:
-        card = await visible_card(info.context, id)
+        card = judged_card(info.context, id, CanDeleteOpportunity)
         await opportunities.delete_opportunity(card, info.context.require_viewer())
         return strawberry.ID(encode_id("Opportunity", card.pk))
 

@@ -178,14 +178,26 @@ async def test_move_without_expected_version_loses_no_update_when_racing(api):
     assert_ranks_distinct_and_ordered(await board_columns(api, campaign, manager))
 
 
-async def test_move_is_judged_on_the_card_it_locks_not_on_an_earlier_read(api, database_url):
-    # given: the owner's move waits for the campaign's lock, held by a reassignment
+UPDATE_OPPORTUNITY = """
+mutation Update($input: UpdateOpportunityInput!) { updateOpportunity(input: $input) { id } }
+"""
+
+
+@pytest.mark.parametrize("change", ["moveOpportunity", "updateOpportunity"])
+async def test_card_change_is_judged_on_the_card_it_locks_not_on_an_earlier_read(
+    api, database_url, change
+):
+    # given: the owner's change waits for the campaign's lock, held by a reassignment
     owner = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
     other = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
     manager = await make_user(Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_EDIT)
     campaign = await make_campaign(manager, participants=[owner, other])
     stages = await stages_of(campaign)
     card = await make_opportunity(campaign, await make_customer(), owner=owner)
+    document, variables = {
+        "moveOpportunity": (MOVE_OPPORTUNITY, {"stageId": gid("Stage", stages[1])}),
+        "updateOpportunity": (UPDATE_OPPORTUNITY, {"name": "Renamed by its former owner"}),
+    }[change]
     reassigning = await asyncpg.connect(database_url)
     try:
         writer = reassigning.transaction()
@@ -196,19 +208,22 @@ async def test_move_is_judged_on_the_card_it_locks_not_on_an_earlier_read(api, d
         await reassigning.execute(
             "UPDATE opportunity SET owner_id = $1 WHERE id = $2", other.pk, card.pk
         )
-        variables = {"id": gid("Opportunity", card), "stageId": gid("Stage", stages[1])}
-        move = asyncio.create_task(
-            api.execute(MOVE_OPPORTUNITY, {"input": variables}, viewer=owner)
-        )
+        sent = {"input": {"id": gid("Opportunity", card), **variables}}
+        changing = asyncio.create_task(api.execute(document, sent, viewer=owner))
         await _until_a_statement_waits_for_a_lock(reassigning)
-        # when: the card is someone else's by the time the move holds the lock
+        # when: the card is someone else's by the time the change holds the lock
         await writer.commit()
-        result = await move
+        result = await changing
     finally:
         await reassigning.close()
     # then
     assert result.codes == ["FORBIDDEN"]
-    assert (await Opportunity.get(id=card.pk)).stage_id == stages[0].pk
+    stored = await Opportunity.get(id=card.pk)
+    assert (stored.stage_id, stored.name, stored.version) == (
+        stages[0].pk,
+        card.name,
+        card.version,
+    )
 
 
 async def _until_a_statement_waits_for_a_lock(connection: asyncpg.Connection) -> None:

@@ -16,7 +16,7 @@ from realtime.presence import access_notice
 from resolvers import retry_keys, stage_totals
 from resolvers.card_rows import campaign_of, card_and_campaign_columns, card_of
 from resolvers.chat_counts import changed_notice
-from resolvers.errors import AppError, BadUserInput, Conflict, NotFound
+from resolvers.errors import BadUserInput, Conflict, NotFound, not_found
 
 
 @asynccontextmanager
@@ -142,14 +142,14 @@ Judge = Callable[[Campaign, Opportunity, bool], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Named:
-    """A card known by its key only, that the write judges once it is locked: read once,
-    where a guard before the write reads it first on its own (a round trip and an ORM
-    read more per move). `missing` is raised when there is no such card."""
+    """A card known by its key only (`global_id`, decoded: `pk`), that the write judges
+    once it is locked: read once, where a guard before the write reads it first on its
+    own (a round trip and an ORM read more per move)."""
 
     pk: int
+    global_id: str
     viewer_pk: int
     judge: Judge
-    missing: AppError
 
 
 @asynccontextmanager
@@ -166,8 +166,8 @@ async def card_write_reading(
             sql = f"SELECT locked.*, {reading.columns} FROM ({sql}) AS locked {reading.joins}"
         found = await raw_sql.records(sql, *keys, *(reading.values if reading else ()))
         if not found:
-            if isinstance(card, Named):
-                raise card.missing
+            if isinstance(card, Named):  # as for a hidden one: exactly as if it never was
+                raise not_found("Opportunity", card.global_id)
             raise NotFound("the opportunity was deleted meanwhile")
         row = found[0]
         campaign, locked = campaign_of(row), card_of(row)

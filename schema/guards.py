@@ -269,14 +269,13 @@ def judged_card(context: Context, global_id: str, guard: type[_CardGuard]) -> Na
     answers, with the card read once instead of twice."""
     pk = decode_id(global_id, "Opportunity")  # malformed: NOT_FOUND, as visible_card
     viewer = context.require_viewer()
-    missing = not_found("Opportunity", global_id)
 
     async def judge(campaign: Campaign, card: Opportunity, takes_part: bool) -> None:
         context.loaders.viewer_takes_part.prime(campaign.pk, takes_part)
         if not await can_see_cards(context, campaign):
-            raise missing
+            raise not_found("Opportunity", global_id)
         check = guard()
         if not await check.allows(context, viewer, card, campaign):
             check.on_unauthorized()
 
-    return Named(pk, viewer.pk, judge, missing)
+    return Named(pk, global_id, viewer.pk, judge)

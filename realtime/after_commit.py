@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 @dataclass
 class _Outbox:
-    signals: list[tuple[str, int]] = field(default_factory=list)
+    signals: list[tuple[str, int, Any]] = field(default_factory=list)
     notices: list[tuple[str, str]] = field(default_factory=list)
     queues: dict[str, list[Any]] = field(default_factory=dict)
     flushes: dict[str, Callable[[list[Any]], Awaitable[None]]] = field(default_factory=dict)
@@ -56,15 +56,16 @@ async def transaction() -> AsyncIterator[None]:
         _current.reset(token)
     bus = _bus.get()
     if bus is not None:
-        for channel, seq in outbox.signals:
-            bus.publish_soon(channel, seq)
+        for channel, seq, row in outbox.signals:
+            bus.publish_soon(channel, seq, row)
         for channel, notice in outbox.notices:
             bus.notice_soon(channel, notice)
 
 
-def signal_after_commit(channel: str, seq: int) -> None:
-    """Queue "row `seq` committed on `channel`" for the enclosing transaction."""
-    _outbox().signals.append((channel, seq))
+def signal_after_commit(channel: str, seq: int, row: Any = None) -> None:
+    """Queue "row `seq` committed on `channel`" for the enclosing transaction; the `row`
+    itself, as the log holds it, when the caller has it (for this process's streams)."""
+    _outbox().signals.append((channel, seq, row))
 
 
 def notice_after_commit(channel: str, notice: str) -> None:

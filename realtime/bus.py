@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from broadcaster import Broadcast
 
@@ -44,14 +45,17 @@ class Bus:
             self._publisher.cancel()
             await asyncio.gather(self._publisher, return_exceptions=True)
 
-    def publish_soon(self, channel: str, seq: int) -> None:
-        """Tell every process, soon, that row `seq` of `channel` was committed.
+    def publish_soon(self, channel: str, seq: int, row: Any = None) -> None:
+        """Tell every process, soon, that row `seq` of `channel` was committed; this
+        one's streams get the `row` itself at once, when it is given (Hub.hand_over).
 
         The request does not wait for Redis: if it is slow or down the signal is
         late or lost, and streams still find the row in the log.
         """
         self._outgoing[channel] = max(seq, self._outgoing.get(channel, seq))
         self._wake.set()
+        if row is not None:
+            self.hub.hand_over(channel, row)
 
     def notice_soon(self, channel: str, notice: str) -> None:
         """Tell every process's listeners on `channel`, soon, to look again (see

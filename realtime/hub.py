@@ -4,6 +4,11 @@ A channel's pump reads each signalled batch of rows from the channel's log once
 (realtime/log.py) and offers it to every local inbox. An inbox that is full drops what it holds and
 is marked behind: its stream then reads the log itself, so a slow reader costs
 bounded memory and never slows the others.
+
+A row this process commits itself is handed over (`Hub.hand_over`) and offered at once:
+its streams need not wait for its signal to come back from Redis, nor read it from the
+log. Only a row that is next in order is offered so; any other waits for its signal,
+which reads the log as for any row, and a signal for a row already offered reads nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ LEADS_AWAITED = 4
 OFFER_SLICE = 512
 # With no signal for this long, a channel reads its log once, in case a signal was lost.
 QUIET_CHECK_SECONDS = 15.0
+# Rows handed over and not offered yet, per channel: past this, they wait for the log.
+MAX_HANDED = 64
 
 
 # What a stream needs done before it can pass a row on: the execution its group started
@@ -167,6 +174,10 @@ class _Channel:
     closing: bool = False
     task: asyncio.Task[None] | None = None
     prepare: Prepare | None = None
+    # One offering at a time, the pump's or a hand-over's, so rows go out in seq order.
+    offering: asyncio.Lock = field(default_factory=asyncio.Lock)
+    handed: dict[int, Any] = field(default_factory=dict)  # by seq, not offered yet
+    handing: asyncio.Task[None] | None = None
 
 
 class Hub:
@@ -218,6 +229,33 @@ class Hub:
             "streams": sum(state.streams for state in self._channels.values()),
         }
 
+    def hand_over(self, channel: str, row: Any) -> None:
+        """`row`, just committed by this process, goes to the channel's streams here as
+        soon as it is next in order (its signal still goes to every process)."""
+        state = self._channels.get(channel)
+        if state is None or state.closing or not state.ready.done():
+            return  # no stream here; or one about to read the log anyway
+        seq = self.log.seq_of(row)
+        if seq <= state.last or len(state.handed) >= MAX_HANDED:
+            return
+        state.handed[seq] = row
+        if state.handing is None:
+            state.handing = asyncio.create_task(self._offer_handed(channel, state))
+
+    async def _offer_handed(self, channel: str, state: _Channel) -> None:
+        try:
+            async with state.offering:
+                state.handing = None  # rows handed over from now on need a turn of their own
+                rows = _next_in_order(state)
+                if rows:
+                    await _prepared(channel, state.prepare)
+                    await self._offer(state, rows)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # their signals read them from the log
+            logger.exception("offering the rows committed here on %s failed", channel)
+            state.handed.clear()
+
     async def _pump(self, channel: str, state: _Channel) -> None:
         try:
             async with self._broadcast.subscribe(channel) as subscriber:
@@ -228,7 +266,9 @@ class Hub:
                         for box in list(state.inboxes):
                             box.poke()
                     try:
-                        await self._offer_new_rows(channel, state)
+                        async with state.offering:
+                            if not _offered(state, event):
+                                await self._offer_new_rows(channel, state)
                     except Exception as error:  # the log is the truth: let each stream read it
                         if isinstance(error, ChannelGone):
                             pass  # each stream reads it and ends
@@ -254,20 +294,42 @@ class Hub:
         read per signal, a second only when the first was a full batch."""
         while rows := await self.log.rows_after(channel, state.last):
             await _prepared(channel, state.prepare)
-            for row in rows:
-                state.last = max(state.last, self.log.seq_of(row))
-                leads = LEADS_AWAITED
-                for index, box in enumerate(list(state.inboxes), 1):
-                    if box.offer(row) and leads:
-                        # Let it start its group's execution, so the rest of its
-                        # group wait for that instead of being woken for nothing.
-                        leads -= 1
-                        await asyncio.sleep(0)
-                    elif index % OFFER_SLICE == 0:
-                        # An inbox opened meanwhile reads this row from the log.
-                        await asyncio.sleep(0)
+            await self._offer(state, rows)
             if len(rows) < self.log.batch:
                 return
+
+    async def _offer(self, state: _Channel, rows: Sequence[Any]) -> None:
+        """Offer `rows`, the next in seq order, to every inbox of the channel."""
+        for row in rows:
+            state.last = max(state.last, self.log.seq_of(row))
+            leads = LEADS_AWAITED
+            for index, box in enumerate(list(state.inboxes), 1):
+                if box.offer(row) and leads:
+                    # Let it start its group's execution, so the rest of its
+                    # group wait for that instead of being woken for nothing.
+                    leads -= 1
+                    await asyncio.sleep(0)
+                elif index % OFFER_SLICE == 0:
+                    # An inbox opened meanwhile reads this row from the log.
+                    await asyncio.sleep(0)
+        for seq in [seq for seq in state.handed if seq <= state.last]:
+            del state.handed[seq]
+
+
+def _next_in_order(state: _Channel) -> list[Any]:
+    """The rows handed over that follow the channel's last row with no gap."""
+    rows: list[Any] = []
+    while (row := state.handed.get(state.last + 1 + len(rows))) is not None:
+        rows.append(row)
+    return rows
+
+
+def _offered(state: _Channel, signal: Any) -> bool:
+    """Whether the row a signal names was offered already (handed over, or read with
+    another): its signal then has nothing to read. A quiet check (None), RESYNC or any
+    other message reads the log."""
+    message = None if signal is None else signal.message
+    return isinstance(message, str) and message.isdigit() and int(message) <= state.last
 
 
 async def _prepared(channel: str, prepare: Prepare | None) -> None:

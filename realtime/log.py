@@ -30,18 +30,12 @@ async def append_event(
     `merged` (PostgreSQL) is a jsonb expression the database merges into the data.
 
     The seq comes from the locked campaign row, so it is gap-free and in commit order.
+    The event returned is the row as stored, as a read of the log gives it.
     """
     campaign.event_seq += 1
-    event = CampaignEvent(
-        campaign_id=campaign.pk,
-        seq=campaign.event_seq,
-        kind=kind,
-        actor_id=actor.pk if actor else None,
-        occurred_at=timezone.now(),
-        data=data,
-    )
-    number = ("UPDATE campaign SET event_seq = $1 WHERE id = $2", (event.seq, campaign.pk))
-    values = [event.campaign_id, event.seq, kind.value, event.actor_id, event.occurred_at]
+    seq = campaign.event_seq
+    number = ("UPDATE campaign SET event_seq = $1 WHERE id = $2", (seq, campaign.pk))
+    values = [campaign.pk, seq, kind.value, actor.pk if actor else None, timezone.now()]
     values.append(_encoded(data))
     stored = "$6"
     if merged is not None:
@@ -49,12 +43,11 @@ async def append_event(
         values.extend(merged[1])
     append = (
         "INSERT INTO campaign_event (campaign_id, seq, kind, actor_id, occurred_at, data) "
-        f"VALUES ($1, $2, $3, $4, $5, {stored}) RETURNING id",
+        f"VALUES ($1, $2, $3, $4, $5, {stored}) RETURNING *",
         values,
     )
     [inserted] = await raw_sql.write_then_return([*writes, number], append)
-    event.id = inserted["id"]
-    return event
+    return raw_sql.builder(CampaignEvent)(inserted)
 
 
 def _encoded(data: dict[str, Any]) -> str:

@@ -86,7 +86,7 @@ async def log_event(
         together_with = ()
         data["stage_totals"] = [t.as_data() for t in await stage_totals.column_totals(columns)]
     event = await append_event(campaign, kind, actor, writes=together_with, merged=merged, **data)
-    signal_after_commit(campaign_channel(campaign.pk), event.seq)
+    signal_after_commit(campaign_channel(campaign.pk), event.seq, event)
     _notice_state_followers(campaign.pk, kind, event.seq)
     return event
 

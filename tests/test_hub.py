@@ -249,3 +249,54 @@ async def test_a_row_offered_to_thousands_of_inboxes_lets_other_work_run_in_betw
         assert all(len(box) == 1 for box in boxes)
         assert offered_at[-1] - offered_at[0] >= 2
         execution.task.cancel()
+
+
+class CountingLog(ListLog):
+    """A ListLog that counts its reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def rows_after(self, channel: str, seq: int) -> list[int]:
+        self.reads += 1
+        return await super().rows_after(channel, seq)
+
+
+async def test_rows_committed_here_are_offered_at_once_in_order_and_their_signals_read_nothing():
+    broadcast = Broadcast(backend=MemoryBackend("memory://"))
+    await broadcast.connect()
+    log = CountingLog()
+    hub = Hub(broadcast, log)
+    try:
+        async with hub.inbox("campaign:7", start=0) as box:
+            await asyncio.sleep(0.01)
+            reads = log.reads
+            # when this process commits rows 1 and 2 and hands them over, before their
+            # signals went out
+            log.rows += [1, 2]
+            hub.hand_over("campaign:7", 1)
+            hub.hand_over("campaign:7", 2)
+            await box.wait(1)
+            # then the stream is offered both, in order, with no read of the log
+            assert box.take_all() == [1, 2]
+            assert log.reads == reads
+            # and their signals, coming back, read nothing either
+            await broadcast.publish("campaign:7", "2")
+            await asyncio.sleep(0.05)
+            assert log.reads == reads
+            assert len(box) == 0
+            # when row 4 is handed over while row 3 (another process's) is not signalled
+            log.rows += [3, 4]
+            hub.hand_over("campaign:7", 4)
+            await asyncio.sleep(0.05)
+            # then 4 waits: nothing skips a row
+            assert len(box) == 0
+            # and row 3's signal reads both from the log, in order, once
+            await broadcast.publish("campaign:7", "3")
+            await box.wait(1)
+            await asyncio.sleep(0.05)
+            assert box.take_all() == [3, 4]
+            assert log.reads == reads + 1
+    finally:
+        await broadcast.disconnect()

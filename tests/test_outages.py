@@ -85,6 +85,29 @@ async def test_streams_catch_up_within_a_second_of_redis_answering_again(
     assert took < 1.0, f"caught up {took:.2f} s after Redis answered"
 
 
+async def test_a_board_on_the_writers_own_process_gets_its_moves_at_once_while_redis_is_away(
+    app, database_url, tmp_path
+):
+    # given a board and a writer on one process, whose Redis has gone away
+    manager, _seller, campaign, stages, card = await board(app)
+    token = token_for(manager)
+    with redis_server() as redis, serving(tmp_path, **env(database_url, redis.url)) as server:
+        client = await LiveClient.connect(server, token)
+        after = await last_cursor(server, token, campaign)
+        await client.subscribe(EVENTS, {"campaignId": gid("Campaign", campaign), "after": after})
+        await move(server, token, card, stages[1])
+        assert (await client.next_data())["campaignEvents"]["seq"] == 1
+        redis.stop()
+        # when the writer moves the card twice
+        await move(server, token, card, stages[2])
+        await move(server, token, card, stages[0])
+        # then the board has both moves within a second, in order: not at the channel's
+        # next quiet check of the log, 15 s away, as a signal lost with Redis would be
+        seqs = [(await client.next_data(timeout=1.0))["campaignEvents"]["seq"] for _ in range(2)]
+        await client.close()
+    assert seqs == [2, 3]
+
+
 def _cli(database_url: str, *argv: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     done = subprocess.run(

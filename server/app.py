@@ -49,9 +49,10 @@ from server.background import (
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.direct_post import answer_directly, takes
+from server.graphql_response import MEDIA_TYPE, asks_for_graphql_response, http_answer
 from server.health import database_answers
 from server.http_guard import HttpGuard
-from server.outage import answers_unavailable, mark_unavailable, or_unavailable, refuse
+from server.outage import or_unavailable, refuse
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
@@ -134,10 +135,23 @@ class GraphQLApp(GraphQL[Context, None]):
             return next_frame(str(data["id"]), rendered)
         return orjson.dumps(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Strawberry's, marked with the media type the client asked for."""
+        sub_response = await super().get_sub_response(request)
+        if asks_for_graphql_response(request.headers.get("accept")):
+            sub_response.media_type = MEDIA_TYPE
+        return sub_response
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        response = super().create_response(response_data, sub_response)
-        if answers_unavailable(response_data):
-            mark_unavailable(response)
+        """As server/graphql_response.py says (a batch: as Strawberry answers it)."""
+        if isinstance(response_data, list):
+            return super().create_response(response_data, sub_response)
+        answer = http_answer(response_data, sub_response.media_type == MEDIA_TYPE)
+        response = Response(
+            self.encode_json(answer.body), answer.status, media_type=answer.content_type
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.headers.update(dict(answer.headers))
         return response
 
     def use_store(self, store: LimitStore | None) -> None:

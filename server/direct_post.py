@@ -5,7 +5,7 @@ Most of a client's requests are this one shape, and on a simple query the view's
 parsing, adapters and response objects cost more than the operation. Here the body is
 read with orjson, the operation runs through schema/direct_operation.py, and the
 answer goes out as two ASGI messages, exactly as the view would answer it: same JSON,
-status 200, or 503 with Retry-After when the answer carries SERVICE_UNAVAILABLE.
+media type and status (server/graphql_response.py).
 
 Anything else (a batch, a body that is not an object of the usual members, a document
 that does not parse, a subscription, a client asking for a stream) goes to the view
@@ -22,16 +22,13 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http import process_result
 
 from resolvers.context import Context
-from resolvers.errors import ServiceUnavailable
 from schema.direct_operation import Operation, direct_operation, run_direct
 from schema.schema import Schema
+from server.graphql_response import asks_for_graphql_response, http_answer
 from server.http_guard import read_body, replay
-from server.outage import answers_unavailable
 
 ContextFactory = Callable[[Request, None], Awaitable[Context]]
 _STREAMS = (b"multipart/mixed", b"text/event-stream")
-_JSON = [(b"content-type", b"application/json")]
-_UNAVAILABLE = [(b"retry-after", str(ServiceUnavailable.retry_after_seconds).encode())]
 
 
 def takes(scope: Scope) -> bool:
@@ -39,10 +36,11 @@ def takes(scope: Scope) -> bool:
     client does not ask for a streamed answer."""
     if scope["method"] != "POST":
         return False
-    for name, value in scope["headers"]:
-        if name == b"accept" and any(stream in value for stream in _STREAMS):
-            return False
-    return True
+    return not any(stream in _accept(scope) for stream in _STREAMS)
+
+
+def _accept(scope: Scope) -> bytes:
+    return next((value for name, value in scope["headers"] if name == b"accept"), b"")
 
 
 async def answer_directly(
@@ -59,17 +57,17 @@ async def answer_directly(
         result = await run_direct(schema, operation, context)
     finally:
         context.forget_reads()
-    answer = process_result(result)
-    unavailable = answers_unavailable(answer)
-    content = orjson.dumps(answer)
+    accept = _accept(scope).decode("latin-1")
+    answer = http_answer(process_result(result), asks_for_graphql_response(accept))
+    content = orjson.dumps(answer.body)
     await send(
         {
             "type": "http.response.start",
-            "status": 503 if unavailable else 200,
+            "status": answer.status,
             "headers": [
-                *_JSON,
+                (b"content-type", answer.content_type.encode()),
                 (b"content-length", str(len(content)).encode()),
-                *(_UNAVAILABLE if unavailable else ()),
+                *((name.encode(), value.encode()) for name, value in answer.headers),
             ],
         }
     )

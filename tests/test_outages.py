@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 
+from server.graphql_response import MEDIA_TYPE as GRAPHQL_RESPONSE
 from tests.conftest import TEST_SECRET
 from tests.factories import gid
 from tests.live import (
@@ -203,6 +204,9 @@ async def test_a_postgresql_outage_is_answered_in_shape_and_streams_resume_losin
                 await asyncio.to_thread(cluster.stop)
                 await asyncio.sleep(1)
                 query = await _graphql(http, ME)
+                asked = await http.post(
+                    "/graphql", json={"query": ME}, headers={"Accept": GRAPHQL_RESPONSE}
+                )
                 handshake = await _handshake_close_code(base, token)
                 await asyncio.sleep(4)
                 await asyncio.to_thread(cluster.start)
@@ -229,6 +233,11 @@ async def test_a_postgresql_outage_is_answered_in_shape_and_streams_resume_losin
     assert query.status_code == 503
     assert query.headers["retry-after"].isdigit()
     assert [e["extensions"]["code"] for e in query.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
+    # (in the media type a client asked for: then with no data entry, as it never ran)
+    assert asked.status_code == 503
+    assert asked.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert asked.headers["retry-after"].isdigit()
+    assert "data" not in asked.json()
     # so were the writes that came while it was down, and a new websocket got 1013,
     assert writer.refusals, "no write was refused during the outage"
     for refusal in writer.refusals:

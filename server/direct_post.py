@@ -60,17 +60,13 @@ async def answer_directly(
     accept = _accept(scope).decode("latin-1")
     answer = http_answer(process_result(result), asks_for_graphql_response(accept))
     content = orjson.dumps(answer.body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [
-                (b"content-type", answer.content_type.encode()),
-                (b"content-length", str(len(content)).encode()),
-                *((name.encode(), value.encode()) for name, value in answer.headers),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", answer.content_type.encode()),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if answer.headers:
+        headers += [(name.encode(), value.encode()) for name, value in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
     return None
 

@@ -16,8 +16,7 @@ in a Retry-After header.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from resolvers.errors import RateLimited, ServiceUnavailable
 
@@ -38,8 +37,7 @@ def asks_for_graphql_response(accept: str | None) -> bool:
     return wanted > 0 and wanted >= _quality(accept, _JSON)
 
 
-@dataclass(frozen=True, slots=True)
-class HttpAnswer:
+class HttpAnswer(NamedTuple):  # one per request: a tuple is the cheapest to make
     status: int
     content_type: str
     headers: tuple[tuple[str, str], ...]

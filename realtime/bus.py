@@ -11,6 +11,7 @@ from typing import Any
 
 from broadcaster import Broadcast
 
+from realtime.channels import DEFAULT_REDIS_PREFIX
 from realtime.hub import Hub
 from realtime.log import Log
 from realtime.notices import MAX_PENDING, Notices
@@ -86,15 +87,17 @@ class Bus:
 
 
 @asynccontextmanager
-async def open_bus(redis_url: str | None) -> AsyncIterator[Bus]:
-    """Redis pub/sub when configured, else an in-process memory broadcast. The app
-    hands it to each operation in its Context."""
-    broadcast = Broadcast(backend=RedisBackend(redis_url)) if redis_url else Broadcast("memory://")
+async def open_bus(redis_url: str | None, prefix: str = DEFAULT_REDIS_PREFIX) -> AsyncIterator[Bus]:
+    """Redis pub/sub when configured (its channels and keys after `prefix`), else an
+    in-process memory broadcast. The app hands it to each operation in its Context."""
+    broadcast = (
+        Broadcast(backend=RedisBackend(redis_url, prefix)) if redis_url else Broadcast("memory://")
+    )
     await broadcast.connect()
     bus = Bus(broadcast)
     bus.start()
     try:
-        async with open_presence(redis_url, bus.notices, bus.notice_soon) as presence:
+        async with open_presence(redis_url, bus.notices, bus.notice_soon, prefix) as presence:
             bus.presence = presence
             yield bus
     finally:

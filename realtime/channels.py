@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# What every Redis key and pub/sub channel of a deployment starts with (REDIS_PREFIX):
+# deployments that share a Redis database keep apart by giving each its own. Names here
+# are the process's own; the Redis-facing classes add the prefix.
+DEFAULT_REDIS_PREFIX = "funnelgraph:"
+
 CAMPAIGN = "campaign"
 USER = "user"
 # Notice channels (realtime/notices.py): chat changes anywhere, for unread counts; and

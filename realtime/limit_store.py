@@ -14,9 +14,10 @@ from typing import Protocol
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
+from realtime.channels import DEFAULT_REDIS_PREFIX
+
 logger = logging.getLogger("funnelgraph.limits")
 
-PREFIX = "funnelgraph:limit:"
 # With Redis unreachable the limits are not enforced for this long before it is asked again:
 # refusing every request would turn an outage of the cache into an outage of the API.
 OUTAGE_PAUSE_SECONDS = 5.0
@@ -166,8 +167,9 @@ class MemoryLimitStore:
 class RedisLimitStore:
     """Counts in Redis, so a limit holds however many processes serve the API."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
         self._redis = redis
+        self._prefix = f"{prefix}limit:"  # before each key
         self._claim = redis.register_script(_CLAIM)
         self._renew = redis.register_script(_RENEW)
         self._take_back = redis.register_script(_TAKE_BACK)
@@ -178,9 +180,9 @@ class RedisLimitStore:
             return Window(0, 0.0)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(PREFIX + key)
-                pipe.expire(PREFIX + key, window_seconds, nx=True)
-                pipe.pttl(PREFIX + key)
+                pipe.incr(self._prefix + key)
+                pipe.expire(self._prefix + key, window_seconds, nx=True)
+                pipe.pttl(self._prefix + key)
                 count, _, ttl = await pipe.execute()
         except (RedisError, OSError) as error:
             self._pause(error)
@@ -193,8 +195,8 @@ class RedisLimitStore:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for key, count in counts.items():
-                    pipe.incrby(PREFIX + key, count)
-                    pipe.expire(PREFIX + key, window_seconds, nx=True)
+                    pipe.incrby(self._prefix + key, count)
+                    pipe.expire(self._prefix + key, window_seconds, nx=True)
                 answers = await pipe.execute()
         except (RedisError, OSError) as error:
             self._pause(error)
@@ -205,13 +207,13 @@ class RedisLimitStore:
         if self._paused():
             return
         try:
-            await self._take_back(keys=[PREFIX + key])
+            await self._take_back(keys=[self._prefix + key])
         except (RedisError, OSError) as error:
             self._pause(error)
 
     async def clear(self, key: str) -> None:
         try:
-            await self._redis.delete(PREFIX + key)
+            await self._redis.delete(self._prefix + key)
         except (RedisError, OSError) as error:
             self._pause(error)
 
@@ -221,7 +223,7 @@ class RedisLimitStore:
         now = time.time()
         try:
             taken = await self._claim(
-                keys=[PREFIX + key],
+                keys=[self._prefix + key],
                 args=[now, now + lease_seconds, holder, cap, int(lease_seconds * 1000)],
             )
         except (RedisError, OSError) as error:
@@ -241,7 +243,7 @@ class RedisLimitStore:
                     args: list[str | int | float] = [now, until, ttl]
                     for lease in batch:
                         args += [lease.holder, lease.cap]
-                    keys = [PREFIX + lease.key for lease in batch]
+                    keys = [self._prefix + lease.key for lease in batch]
                     await self._renew(keys=keys, args=args, client=pipe)
                 answers = await pipe.execute()
         except (RedisError, OSError) as error:
@@ -255,7 +257,7 @@ class RedisLimitStore:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for lease in leases:
-                    pipe.zrem(PREFIX + lease.key, lease.holder)
+                    pipe.zrem(self._prefix + lease.key, lease.holder)
                 await pipe.execute()
         except (RedisError, OSError) as error:
             self._pause(error)
@@ -273,8 +275,10 @@ class RedisLimitStore:
 
 
 @asynccontextmanager
-async def open_limit_store(redis_url: str | None) -> AsyncIterator[LimitStore]:
-    """Redis when configured, else memory."""
+async def open_limit_store(
+    redis_url: str | None, prefix: str = DEFAULT_REDIS_PREFIX
+) -> AsyncIterator[LimitStore]:
+    """Redis when configured (its keys after `prefix`), else memory."""
     if not redis_url:
         yield MemoryLimitStore()
         return
@@ -289,7 +293,7 @@ async def open_limit_store(redis_url: str | None) -> AsyncIterator[LimitStore]:
     )
     redis = Redis(connection_pool=pool)
     try:
-        yield RedisLimitStore(redis)
+        yield RedisLimitStore(redis, prefix)
     finally:
         await redis.aclose()
         await pool.aclose()

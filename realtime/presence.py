@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from realtime.channels import presence_channel
+from realtime.channels import DEFAULT_REDIS_PREFIX, presence_channel
 from realtime.notices import Listener, Notices
 
 logger = logging.getLogger("funnelgraph.presence")
@@ -40,7 +40,6 @@ REREAD_SECONDS = 5.0
 TYPING_SECONDS = 5.0
 COALESCE_SECONDS = 0.25
 POOL_SIZE = 4  # Redis connections per process for presence, whatever the load
-PREFIX = "funnelgraph:presence:"
 # A notice that the campaign's access rules changed as of event seq N: "a<N>".
 ACCESS_NOTICE = "a"
 
@@ -84,15 +83,22 @@ class RedisPresence:
     """Two sorted sets per campaign, scored by when each entry lapses: viewers as
     "<process>:<user>", typists as "<user>"."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
         pool = BlockingConnectionPool.from_url(
             url, max_connections=POOL_SIZE, timeout=2, socket_connect_timeout=2, socket_timeout=5
         )
         self._redis = Redis(connection_pool=pool)
+        self._prefix = f"{prefix}presence:"
         self._warned = False
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    def _viewing(self, campaign_pk: int) -> str:
+        return f"{self._prefix}{campaign_pk}:viewing"
+
+    def _typing(self, campaign_pk: int) -> str:
+        return f"{self._prefix}{campaign_pk}:typing"
 
     async def hold(self, process: str, entries: Collection[tuple[int, int]]) -> None:
         if not entries:
@@ -100,7 +106,7 @@ class RedisPresence:
         until = time.time() + ENTRY_SECONDS
         pipe = self._redis.pipeline(transaction=False)
         for campaign_pk, user_pk in entries:
-            key = _viewing(campaign_pk)
+            key = self._viewing(campaign_pk)
             pipe.zadd(key, {f"{process}:{user_pk}": until})
             pipe.expire(key, int(ENTRY_SECONDS * 2))
         await self._guarded(pipe.execute())
@@ -108,11 +114,11 @@ class RedisPresence:
     async def drop(self, process: str, entries: Collection[tuple[int, int]]) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for campaign_pk, user_pk in entries:
-            pipe.zrem(_viewing(campaign_pk), f"{process}:{user_pk}")
+            pipe.zrem(self._viewing(campaign_pk), f"{process}:{user_pk}")
         await self._guarded(pipe.execute())
 
     async def set_typing(self, campaign_pk: int, user_pk: int, typing: bool) -> None:
-        key = _typing(campaign_pk)
+        key = self._typing(campaign_pk)
         if not typing:
             await self._guarded(self._redis.zrem(key, str(user_pk)))
             return
@@ -124,10 +130,10 @@ class RedisPresence:
     async def read(self, campaign_pk: int) -> Snapshot | None:
         now = time.time()
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zremrangebyscore(_viewing(campaign_pk), "-inf", now)
-        pipe.zrange(_viewing(campaign_pk), 0, -1)
-        pipe.zremrangebyscore(_typing(campaign_pk), "-inf", now)
-        pipe.zrange(_typing(campaign_pk), 0, -1, withscores=True)
+        pipe.zremrangebyscore(self._viewing(campaign_pk), "-inf", now)
+        pipe.zrange(self._viewing(campaign_pk), 0, -1)
+        pipe.zremrangebyscore(self._typing(campaign_pk), "-inf", now)
+        pipe.zrange(self._typing(campaign_pk), 0, -1, withscores=True)
         found = await self._guarded(pipe.execute())
         if found is None:
             return None
@@ -199,14 +205,6 @@ def _unlapsed(entries: dict[int, dict[K, float]], campaign_pk: int, now: float) 
     else:
         entries.pop(campaign_pk, None)
     return kept
-
-
-def _viewing(campaign_pk: int) -> str:
-    return f"{PREFIX}{campaign_pk}:viewing"
-
-
-def _typing(campaign_pk: int) -> str:
-    return f"{PREFIX}{campaign_pk}:typing"
 
 
 class Watcher:
@@ -373,10 +371,13 @@ def access_notice(seq: int) -> str:
 
 @asynccontextmanager
 async def open_presence(
-    redis_url: str | None, notices: Notices, notify: Callable[[str, str], None]
+    redis_url: str | None,
+    notices: Notices,
+    notify: Callable[[str, str], None],
+    prefix: str = DEFAULT_REDIS_PREFIX,
 ) -> AsyncIterator[Presence]:
     store: RedisPresence | MemoryPresence = (
-        RedisPresence(redis_url) if redis_url else MemoryPresence()
+        RedisPresence(redis_url, prefix) if redis_url else MemoryPresence()
     )
     presence = Presence(store, notices, notify)
     presence.start()

@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from realtime.channels import DEFAULT_REDIS_PREFIX
+
 logger = logging.getLogger("funnelgraph.realtime")
 
 RESYNC = "resync"
@@ -32,8 +34,11 @@ def _text(value: object) -> str:
 
 
 class RedisBackend(BroadcastBackend):
-    def __init__(self, url: str) -> None:
+    """Channels are named in Redis with the deployment's `prefix` first."""
+
+    def __init__(self, url: str, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
         self._url = url
+        self._prefix = prefix
         self._channels: set[str] = set()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._wanted = asyncio.Event()
@@ -68,7 +73,7 @@ class RedisBackend(BroadcastBackend):
             self._wanted.set()
             if self._pubsub is not None:
                 try:
-                    await self._pubsub.subscribe(channel)
+                    await self._pubsub.subscribe(self._prefix + channel)
                 except (OSError, RedisError):
                     # The listener reconnects, resubscribes and sends RESYNC.
                     logger.warning("subscribing to %s failed; will resubscribe", channel)
@@ -81,10 +86,10 @@ class RedisBackend(BroadcastBackend):
             self._confirmed.pop(channel, None)
             if self._pubsub is not None:
                 with contextlib.suppress(OSError, RedisError):
-                    await self._pubsub.unsubscribe(channel)
+                    await self._pubsub.unsubscribe(self._prefix + channel)
 
     async def publish(self, channel: str, message: Any) -> None:
-        await self._publisher.publish(channel, message)
+        await self._publisher.publish(self._prefix + channel, message)
 
     async def next_published(self) -> Event:
         return await self._events.get()
@@ -121,7 +126,7 @@ class RedisBackend(BroadcastBackend):
             pubsub = self._publisher.pubsub()
             await pubsub.connect()  # type: ignore[no-untyped-call]
             if self._channels:
-                await pubsub.subscribe(*self._channels)
+                await pubsub.subscribe(*(self._prefix + channel for channel in self._channels))
             self._pubsub = pubsub
 
     async def _read(self) -> None:
@@ -134,7 +139,7 @@ class RedisBackend(BroadcastBackend):
             message = await self._pubsub.get_message(timeout=1.0)
             if message is None:
                 continue
-            channel = _text(message["channel"])
+            channel = _text(message["channel"]).removeprefix(self._prefix)
             if message.get("type") == "subscribe" and channel in self._confirmed:
                 self._confirmed[channel].set()
             elif message.get("type") == "message":

@@ -219,8 +219,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         forget_access()
         try:
             async with (
-                open_bus(settings.redis_url) as bus,
-                open_limit_store(settings.redis_url) as store,
+                open_bus(settings.redis_url, settings.redis_prefix) as bus,
+                open_limit_store(settings.redis_url, settings.redis_prefix) as store,
                 registration_watch(bus, settings.registration_check_seconds),
                 rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from realtime.channels import DEFAULT_REDIS_PREFIX
+
 DEFAULT_SQLITE_FILE = "funnelgraph.sqlite3"
 MIN_SECRET_LENGTH = 32
 DEFAULT_POOL_SIZE = 20
@@ -82,6 +84,7 @@ class Settings:
     shutdown_timeout_seconds: int = 10
     websocket_ping_seconds: int = 60
     limits: Limits = Limits()
+    redis_prefix: str = DEFAULT_REDIS_PREFIX
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +103,7 @@ class Settings:
         return cls(
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=_redis_prefix(env.get("REDIS_PREFIX", "")),
             secret_key=_secret_key(env.get("SECRET_KEY", ""), environment, database_url),
             environment=environment,
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
@@ -115,6 +119,15 @@ class Settings:
                 if origin.strip()
             ),
         )
+
+
+def _redis_prefix(raw: str) -> str:
+    """REDIS_PREFIX, or the default when unset; a prefix with white space is refused."""
+    if not raw:
+        return DEFAULT_REDIS_PREFIX
+    if raw != raw.strip() or any(character.isspace() for character in raw):
+        raise SettingsError(f"REDIS_PREFIX={raw!r} may not contain white space")
+    return raw
 
 
 def _environment(raw: str) -> Environment:

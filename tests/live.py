@@ -26,6 +26,7 @@ FUNNELGRAPH = str(Path(sys.executable).with_name("funnelgraph"))
 SETTINGS_VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
+    "REDIS_PREFIX",
     "SECRET_KEY",
     "FUNNELGRAPH_ENV",
     *LIMIT_VARIABLES.values(),

@@ -8,13 +8,16 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from realtime.limit_store import PREFIX, open_limit_store
+from realtime.channels import DEFAULT_REDIS_PREFIX
+from realtime.limit_store import open_limit_store
 from realtime.operation_budget import OperationBudget
 from tests.live import free_port, redis_server
 
 pytestmark = pytest.mark.postgres_only  # a Redis test; the SQLite run has no Redis
 
 SECOND = 1_900_000_000.0
+
+KEYS = f"{DEFAULT_REDIS_PREFIX}limit:"  # where the limit store keeps its counts
 
 
 def frozen() -> float:
@@ -42,7 +45,7 @@ async def test_under_half_the_cap_no_request_waits_and_redis_counts_them_soon_af
             assert at_once == [True] * 24
             client = Redis.from_url(redis.url)
             try:
-                assert int(await client.get(f"{PREFIX}ops:user:1:{int(SECOND)}")) == 24
+                assert int(await client.get(f"{KEYS}ops:user:1:{int(SECOND)}")) == 24
             finally:
                 await client.aclose()
 
@@ -66,7 +69,7 @@ async def test_a_steady_stream_is_counted_in_a_few_batches_not_a_round_trip_each
             # then Redis has them all, counted in batches of the period's operations
             client = Redis.from_url(redis.url)
             try:
-                assert int(await client.get(f"{PREFIX}ops:user:4:{int(SECOND)}")) == 100
+                assert int(await client.get(f"{KEYS}ops:user:4:{int(SECOND)}")) == 100
             finally:
                 await client.aclose()
             assert sum(batches) == 100

@@ -22,6 +22,7 @@ def test_defaults_use_a_sqlite_file_in_the_working_directory(tmp_path, monkeypat
     assert settings.environment is Environment.DEVELOPMENT
     assert settings.token_ttl_seconds > 0
     assert settings.allowed_origins == ()
+    assert settings.redis_prefix == "funnelgraph:"
 
 
 def test_development_key_is_generated_once_and_kept_beside_the_sqlite_file(tmp_path, monkeypatch):
@@ -61,6 +62,7 @@ def test_postgresql_scheme_is_accepted_and_normalised():
         ({"FUNNELGRAPH_ENV": "staging"}, "FUNNELGRAPH_ENV='staging'"),
         ({"TOKEN_TTL_SECONDS": "soon"}, "TOKEN_TTL_SECONDS='soon'"),
         ({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS must be positive"),
+        ({"REDIS_PREFIX": "crm a:"}, "REDIS_PREFIX='crm a:' may not contain white space"),
     ],
 )
 def test_malformed_settings_are_refused_with_a_message_naming_them(environ, message):
@@ -76,9 +78,11 @@ def test_all_settings_are_read(tmp_path: Path):
             "SECRET_KEY": LONG_KEY,
             "TOKEN_TTL_SECONDS": "600",
             "ALLOWED_ORIGINS": "https://a.example, https://b.example",
+            "REDIS_PREFIX": "crm-eu:",
         }
     )
     assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.redis_prefix == "crm-eu:"
     assert settings.token_ttl_seconds == 600
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
 

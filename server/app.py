@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -260,12 +260,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             status_code=200 if ready else 503,
         )
 
+    async def sdl(request: Request) -> Response:
+        """The served schema as SDL, in development (production has no introspection)."""
+        return PlainTextResponse(cast(Schema, graphql.schema).as_str() + "\n")
+
+    development = [] if settings.is_production else [Route("/graphql/schema.graphql", sdl)]
     return DirectWebSockets(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *development,
         ],
         middleware=[
             *_cors(settings),

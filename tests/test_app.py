@@ -1,4 +1,5 @@
-"""The HTTP surface beside GraphQL: health probes and the development-only GraphiQL."""
+"""The HTTP surface beside GraphQL: health probes, and the development-only GraphiQL and
+schema."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import gc
 
 import httpx
 
+from schema.schema import export_sdl
 from server.app import create_app
 from server.collector import THRESHOLDS
 from server.settings import Environment
@@ -45,6 +47,18 @@ async def test_graphiql_is_served_in_development_only(database_url):
     assert development.status_code == 200
     assert "graphiql" in development.text.lower()
     assert production.status_code != 200 or "graphiql" not in production.text.lower()
+
+
+async def test_the_schema_is_served_as_sdl_in_development_only(database_url):
+    development = await _get(make_settings(database_url), "/graphql/schema.graphql")
+    production = await _get(
+        make_settings(database_url, environment=Environment.PRODUCTION), "/graphql/schema.graphql"
+    )
+    assert development.status_code == 200
+    assert development.headers["content-type"].startswith("text/plain")
+    assert development.text == export_sdl()  # what `funnelgraph export-schema` prints
+    assert "type Query" in development.text
+    assert production.status_code == 404
 
 
 async def test_healthz_answers_while_the_process_is_up(database_url):

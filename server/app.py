@@ -22,6 +22,7 @@ from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
@@ -30,6 +31,7 @@ from models.database import close_database, open_database
 from realtime.bus import Bus, open_bus
 from realtime.limit_store import LimitStore, open_limit_store
 from realtime.operation_budget import OperationBudget
+from realtime.query_store import open_query_store
 from realtime.transport import redis_answers
 from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
@@ -53,6 +55,7 @@ from server.graphql_response import MEDIA_TYPE, asks_for_graphql_response, http_
 from server.health import database_answers
 from server.http_guard import HttpGuard
 from server.outage import or_unavailable, refuse
+from server.persisted_queries import PersistedQueries, PersistedQueryRefused, TrustedDocuments
 from server.settings import Settings
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
@@ -94,6 +97,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.budget: OperationBudget | None = None
         self.slots: ConnectionSlots | None = None
         self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
+        self.persisted: PersistedQueries | None = None  # the lifespan's
         self.open_websockets = 0
 
     async def execute_operation(
@@ -105,8 +109,17 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value: None,
         sub_response: Response,
     ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
-        """As Strawberry's; an answer (not a stream) lets go of its loaders' rows, as on
-        the direct path (server/direct_post.py)."""
+        """As Strawberry's, for the document a persisted query names (when it names one);
+        an answer (not a stream) lets go of its loaders' rows, as on the direct path
+        (server/direct_post.py)."""
+        if self.persisted is not None and isinstance(request_data, GraphQLRequestData):
+            try:
+                request_data.query = await self.persisted.document(
+                    request_data.query, request_data.extensions
+                )
+            except PersistedQueryRefused as refused:
+                context.forget_reads()
+                return ExecutionResult(None, [refused.as_graphql_error()])
         streams = False
         try:
             result = await super().execute_operation(
@@ -134,6 +147,13 @@ class GraphQLApp(GraphQL[Context, None]):
         if rendered is not None and isinstance(data, dict):
             return next_frame(str(data["id"]), rendered)
         return orjson.dumps(data)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Strawberry's rule (a GET with no query, from a browser), but not for a GET
+        that names a persisted query by its hash: that one is an operation."""
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Strawberry's, marked with the media type the client asked for."""
@@ -166,7 +186,9 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             if not websocket and takes(scope):
                 schema = cast(Schema, self.schema)
-                replayed = await answer_directly(schema, self.get_context, scope, receive, send)
+                replayed = await answer_directly(
+                    schema, self.get_context, self.persisted, scope, receive, send
+                )
                 if replayed is None:
                     return
                 receive = replayed
@@ -212,6 +234,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The whole service for `settings` (default: read from the environment)."""
     settings = settings or Settings.from_env()
     graphql = GraphQLApp(settings)
+    manifest = settings.trusted_documents
+    trusted = None if manifest is None else TrustedDocuments.of(manifest)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -221,6 +245,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with (
                 open_bus(settings.redis_url, settings.redis_prefix) as bus,
                 open_limit_store(settings.redis_url, settings.redis_prefix) as store,
+                open_query_store(settings.redis_url, settings.redis_prefix) as queries,
                 registration_watch(bus, settings.registration_check_seconds),
                 rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),
@@ -228,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ):
                 graphql.bus = bus
                 graphql.use_store(store)
+                graphql.persisted = PersistedQueries(queries, trusted)
                 try:
                     with tuned_collector():  # in each worker process, once it has started
                         yield {}
@@ -236,6 +262,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                         await graphql.slots.close()
         finally:
             graphql.bus = None
+            graphql.persisted = None
             graphql.use_store(None)
             await close_database()
 

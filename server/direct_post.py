@@ -14,7 +14,8 @@ with its body replayed, and gets the view's answer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -22,10 +23,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http import process_result
 
 from resolvers.context import Context
-from schema.direct_operation import Operation, direct_operation, run_direct
+from schema.direct_operation import direct_operation, run_direct
 from schema.schema import Schema
 from server.graphql_response import asks_for_graphql_response, http_answer
 from server.http_guard import read_body, replay
+from server.persisted_queries import PersistedQueries, PersistedQueryRefused
 
 ContextFactory = Callable[[Request, None], Awaitable[Context]]
 _STREAMS = (b"multipart/mixed", b"text/event-stream")
@@ -44,12 +46,27 @@ def _accept(scope: Scope) -> bytes:
 
 
 async def answer_directly(
-    schema: Schema, context_of: ContextFactory, scope: Scope, receive: Receive, send: Send
+    schema: Schema,
+    context_of: ContextFactory,
+    persisted: PersistedQueries | None,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
 ) -> Receive | None:
     """None once answered; else the receive to hand the view (the body replayed)."""
     body = await read_body(receive)  # the guard has bounded its size
     assert body is not None
-    operation = _operation(schema, body)
+    request = _request(body)
+    if request is None:
+        return replay(body, receive)
+    query, variables, name, extensions = request
+    if persisted is not None and (persisted.trusted or (extensions and _PERSISTED in extensions)):
+        try:
+            query = await persisted.document(query, extensions)
+        except PersistedQueryRefused as refused:
+            await _answer(scope, send, {"data": None, "errors": [refused.formatted]})
+            return None
+    operation = direct_operation(schema, query, variables, name) if isinstance(query, str) else None
     if operation is None:
         return replay(body, receive)
     context = await context_of(Request(scope, replay(body, receive)), None)
@@ -57,23 +74,33 @@ async def answer_directly(
         result = await run_direct(schema, operation, context)
     finally:
         context.forget_reads()
-    accept = _accept(scope).decode("latin-1")
-    answer = http_answer(process_result(result), asks_for_graphql_response(accept))
-    content = orjson.dumps(answer.body)
-    headers = [
-        (b"content-type", answer.content_type.encode()),
-        (b"content-length", str(len(content)).encode()),
-    ]
-    if answer.headers:
-        headers += [(name.encode(), value.encode()) for name, value in answer.headers]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+    await _answer(scope, send, process_result(result))
     return None
 
 
-def _operation(schema: Schema, body: bytes) -> Operation | None:
-    """The body's operation when it is the common shape and this path runs it, else None
-    (the view decides)."""
+async def _answer(scope: Scope, send: Send, answer: Mapping[str, Any]) -> None:
+    """Sends `answer` in the media type and with the status the client gets for it."""
+    accept = _accept(scope).decode("latin-1")
+    out = http_answer(answer, asks_for_graphql_response(accept))
+    content = orjson.dumps(out.body)
+    headers = [
+        (b"content-type", out.content_type.encode()),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if out.headers:
+        headers += [(name.encode(), value.encode()) for name, value in out.headers]
+    await send({"type": "http.response.start", "status": out.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
+_Request = tuple[str | None, dict[str, Any] | None, str | None, dict[str, Any] | None]
+_PERSISTED = "persistedQuery"
+
+
+def _request(body: bytes) -> _Request | None:
+    """The body's query, variables, operation name and extensions when it is the common
+    shape (a query text, or none with a persisted query's hash), else None (the view
+    decides)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -85,10 +112,10 @@ def _operation(schema: Schema, body: bytes) -> Operation | None:
     name = data.get("operationName")
     extensions = data.get("extensions")
     if (
-        not isinstance(query, str)
+        not isinstance(query, str | None)
         or not isinstance(variables, dict | None)
         or not isinstance(name, str | None)
         or not isinstance(extensions, dict | None)
     ):
         return None
-    return direct_operation(schema, query, variables, name)
+    return query, variables, name, extensions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -85,6 +86,8 @@ class Settings:
     websocket_ping_seconds: int = 60
     limits: Limits = Limits()
     redis_prefix: str = DEFAULT_REDIS_PREFIX
+    # TRUSTED_DOCUMENTS' (id, document) pairs: only those run (server/persisted_queries.py)
+    trusted_documents: tuple[tuple[str, str], ...] | None = None
 
     @property
     def is_production(self) -> bool:
@@ -104,6 +107,7 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=_redis_prefix(env.get("REDIS_PREFIX", "")),
+            trusted_documents=_trusted_documents(env.get("TRUSTED_DOCUMENTS", "")),
             secret_key=_secret_key(env.get("SECRET_KEY", ""), environment, database_url),
             environment=environment,
             token_ttl_seconds=_positive_int(env, "TOKEN_TTL_SECONDS", 12 * 3600),
@@ -128,6 +132,21 @@ def _redis_prefix(raw: str) -> str:
     if raw != raw.strip() or any(character.isspace() for character in raw):
         raise SettingsError(f"REDIS_PREFIX={raw!r} may not contain white space")
     return raw
+
+
+def _trusted_documents(path: str) -> tuple[tuple[str, str], ...] | None:
+    """The manifest TRUSTED_DOCUMENTS names (a JSON object of id -> document text)."""
+    if not path:
+        return None
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"TRUSTED_DOCUMENTS={path!r} cannot be read: {error}") from None
+    if not isinstance(manifest, dict) or not all(
+        isinstance(key, str) and isinstance(text, str) for key, text in manifest.items()
+    ):
+        raise SettingsError(f"TRUSTED_DOCUMENTS={path!r} must be a JSON object of id -> document")
+    return tuple(manifest.items())
 
 
 def _environment(raw: str) -> Environment:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 
 from starlette.websockets import WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected as SocketClosed
@@ -35,6 +35,7 @@ from schema.live_operation import live_operation, live_results
 from schema.schema import Schema
 from server.connection_slots import TOO_MANY_CONNECTIONS, TooManyConnections
 from server.outage import TRY_AGAIN_LATER
+from server.persisted_queries import PersistedQueries, PersistedQueryRefused
 
 logger = logging.getLogger("funnelgraph.websocket")
 
@@ -145,6 +146,8 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
+        if not await self._named_document(message):
+            return
         sink = FrameSink(self, message["id"])
         with sending_to(sink):
             await super().handle_subscribe(message)  # starts the operation's task
@@ -152,6 +155,29 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # The reader loop holds its last message until the next one comes, maybe never;
         # the operation keeps what it needs of it.
         message.clear()  # type: ignore[attr-defined]
+
+    async def _named_document(self, message: SubscribeMessage) -> bool:
+        """Puts the document a persisted query names into the message (False once refused:
+        the operation then gets an error message, as for any operation that cannot run)."""
+        persisted = cast("PersistedQueries | None", getattr(self.view, "persisted", None))
+        payload = message.get("payload")
+        if persisted is None or not self.connection_acknowledged or not isinstance(payload, dict):
+            return True
+        query, extensions = payload.get("query"), payload.get("extensions")
+        try:
+            document = await persisted.document(
+                query if isinstance(query, str) else None,
+                extensions if isinstance(extensions, dict) else None,
+            )
+        except PersistedQueryRefused as refused:
+            error = refused.as_graphql_error()
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return False
+        if document is not None:
+            payload["query"] = document
+        return True
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """A subscription runs on the lighter path of schema/live_operation.py, sending

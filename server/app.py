@@ -172,6 +172,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         response.headers.raw.extend(sub_response.headers.raw)
         response.headers.update(dict(answer.headers))
+        response.background = sub_response.background
         return response
 
     def use_store(self, store: LimitStore | None) -> None:

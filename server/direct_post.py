@@ -7,9 +7,11 @@ read with orjson, the operation runs through schema/direct_operation.py, and the
 answer goes out as two ASGI messages, exactly as the view would answer it: same JSON,
 media type and status (server/graphql_response.py).
 
-Anything else (a batch, a body that is not an object of the usual members, a document
-that does not parse, a subscription, a client asking for a stream) goes to the view
-with its body replayed, and gets the view's answer.
+A document named by a persisted query's hash (or, in trusted documents mode, any
+document) is looked up or checked first (server/persisted_queries.py). Anything else (a
+batch, a body that is not an object of the usual members, a document that does not
+parse, a subscription, a client asking for a stream) goes to the view with its body
+replayed, and gets the view's answer.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from realtime.query_store import MAX_DOCUMENT_CHARS, MemoryQueryStore
 from server.app import create_app
 from server.graphql_response import MEDIA_TYPE
 from server.settings import Settings, SettingsError
@@ -200,3 +201,17 @@ def test_an_unreadable_trusted_documents_manifest_stops_the_start(tmp_path):
     for path, message in ((tmp_path / "missing.json", "cannot be read"), (broken, "JSON object")):
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({"TRUSTED_DOCUMENTS": str(path), "SECRET_KEY": TEST_SECRET})
+
+
+async def test_the_memory_store_keeps_the_most_recently_used_within_its_bounds():
+    store = MemoryQueryStore(max_kept=3, max_chars=12)
+    for name in "abc":
+        await store.put(name, name * 3)  # 9 characters in all
+    assert await store.get("a") == "aaa"  # a is now the most recently used
+    await store.put("d", "dddd")  # 13 characters: b, the least recently used, goes
+    assert await store.get("b") is None
+    await store.put("e", "e")  # a fourth document: past max_kept, c (now the least) goes
+    assert await store.get("c") is None
+    await store.put("huge", "x" * (MAX_DOCUMENT_CHARS + 1))  # never kept
+    assert await store.get("huge") is None
+    assert [await store.get(name) for name in "ade"] == ["aaa", "dddd", "e"]

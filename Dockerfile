@@ -9,12 +9,10 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/funnelgraph funn
 
 WORKDIR /app
 
-# Dependencies first, read straight from pyproject.toml, so this layer is
-# rebuilt only when pyproject.toml or the lock changes, not on every code edit.
-COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -c constraints.txt -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, from the lock (every file checked against its hash), so this
+# layer is rebuilt only when the lock changes, not on every code edit.
+COPY requirements/base.lock ./requirements/
+RUN pip install --require-hashes -r requirements/base.lock
 
 COPY README.md ./
 COPY server ./server
@@ -22,7 +20,8 @@ COPY schema ./schema
 COPY resolvers ./resolvers
 COPY models ./models
 COPY realtime ./realtime
-RUN pip install -c constraints.txt .
+COPY pyproject.toml ./
+RUN pip install --no-deps .
 
 USER funnelgraph
 # Not /app: without DATABASE_URL / in development mode the server writes its

@@ -41,7 +41,7 @@ def checkout(tmp_path: Path, repo_root: Path) -> Path:
     SQLite file and its secret go there), with the installed .venv."""
     root = tmp_path / "checkout"
     root.mkdir()
-    for name in ("scripts", "pyproject.toml", "constraints.txt", ".venv"):
+    for name in ("scripts", "pyproject.toml", "requirements", ".venv"):
         (root / name).symlink_to(repo_root / name)
     return root
 

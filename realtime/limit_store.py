@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import DEFAULT_REDIS_PREFIX
+from realtime.redis_pool import bounded_redis
 
 logger = logging.getLogger("funnelgraph.limits")
 
@@ -282,18 +283,8 @@ async def open_limit_store(
     if not redis_url:
         yield MemoryLimitStore()
         return
-    # A bounded pool that callers wait on, not one that refuses past its size: a refusal
-    # would read as an outage and switch the limits off.
-    pool = BlockingConnectionPool.from_url(
-        redis_url,
-        max_connections=POOL_SIZE,
-        timeout=1,
-        socket_connect_timeout=0.5,
-        socket_timeout=0.5,
-    )
-    redis = Redis(connection_pool=pool)
-    try:
+    # Waited on past its size: a refusal would read as an outage and switch limits off.
+    async with bounded_redis(
+        redis_url, POOL_SIZE, wait=1, connect_timeout=0.5, timeout=0.5
+    ) as redis:
         yield RedisLimitStore(redis, prefix)
-    finally:
-        await redis.aclose()
-        await pool.aclose()

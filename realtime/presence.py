@@ -21,15 +21,16 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import DEFAULT_REDIS_PREFIX, presence_channel
 from realtime.notices import Listener, Notices
+from realtime.redis_pool import bounded_redis
 
 logger = logging.getLogger("funnelgraph.presence")
 K = TypeVar("K")
@@ -83,16 +84,10 @@ class RedisPresence:
     """Two sorted sets per campaign, scored by when each entry lapses: viewers as
     "<process>:<user>", typists as "<user>"."""
 
-    def __init__(self, url: str, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
-        pool = BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=2, socket_connect_timeout=2, socket_timeout=5
-        )
-        self._redis = Redis(connection_pool=pool)
+    def __init__(self, redis: Redis, prefix: str = DEFAULT_REDIS_PREFIX) -> None:
+        self._redis = redis
         self._prefix = f"{prefix}presence:"
         self._warned = False
-
-    async def close(self) -> None:
-        await self._redis.aclose()
 
     def _viewing(self, campaign_pk: int) -> str:
         return f"{self._prefix}{campaign_pk}:viewing"
@@ -166,9 +161,6 @@ class MemoryPresence:
     def __init__(self) -> None:
         self._viewing: dict[int, dict[str, float]] = {}
         self._typing: dict[int, dict[int, float]] = {}
-
-    async def close(self) -> None:
-        pass
 
     async def hold(self, process: str, entries: Collection[tuple[int, int]]) -> None:
         until = time.time() + ENTRY_SECONDS
@@ -376,13 +368,16 @@ async def open_presence(
     notify: Callable[[str, str], None],
     prefix: str = DEFAULT_REDIS_PREFIX,
 ) -> AsyncIterator[Presence]:
-    store: RedisPresence | MemoryPresence = (
-        RedisPresence(redis_url, prefix) if redis_url else MemoryPresence()
-    )
-    presence = Presence(store, notices, notify)
-    presence.start()
-    try:
-        yield presence
-    finally:
-        await presence.stop()
-        await store.close()
+    async with AsyncExitStack() as stack:
+        store: RedisPresence | MemoryPresence = MemoryPresence()
+        if redis_url:
+            redis = await stack.enter_async_context(
+                bounded_redis(redis_url, POOL_SIZE, wait=2, connect_timeout=2, timeout=5)
+            )
+            store = RedisPresence(redis, prefix)
+        presence = Presence(store, notices, notify)
+        presence.start()
+        try:
+            yield presence
+        finally:
+            await presence.stop()

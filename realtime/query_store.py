@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from realtime.channels import DEFAULT_REDIS_PREFIX
+from realtime.redis_pool import bounded_redis
 
 logger = logging.getLogger("funnelgraph.persisted")
 
@@ -86,12 +87,5 @@ async def open_query_store(
     if not redis_url:
         yield MemoryQueryStore()
         return
-    pool = BlockingConnectionPool.from_url(
-        redis_url, max_connections=POOL_SIZE, timeout=1, socket_connect_timeout=1, socket_timeout=1
-    )
-    redis = Redis(connection_pool=pool)
-    try:
+    async with bounded_redis(redis_url, POOL_SIZE, wait=1, connect_timeout=1, timeout=1) as redis:
         yield RedisQueryStore(redis, prefix)
-    finally:
-        await redis.aclose()
-        await pool.aclose()

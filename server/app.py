@@ -51,7 +51,12 @@ from server.background import (
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.direct_post import answer_directly, takes
-from server.graphql_response import MEDIA_TYPE, asks_for_graphql_response, http_answer
+from server.graphql_response import (
+    MEDIA_TYPE,
+    as_response,
+    asks_for_graphql_response,
+    http_answer,
+)
 from server.health import database_answers
 from server.http_guard import HttpGuard
 from server.outage import or_unavailable, refuse
@@ -167,11 +172,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(response_data, list):
             return super().create_response(response_data, sub_response)
         answer = http_answer(response_data, sub_response.media_type == MEDIA_TYPE)
-        response = Response(
-            self.encode_json(answer.body), answer.status, media_type=answer.content_type
-        )
+        response = as_response(answer, self.encode_json(answer.body))
         response.headers.raw.extend(sub_response.headers.raw)
-        response.headers.update(dict(answer.headers))
         response.background = sub_response.background
         return response
 

@@ -66,7 +66,8 @@ async def answer_directly(
         try:
             query = await persisted.document(query, extensions)
         except PersistedQueryRefused as refused:
-            await _answer(scope, send, {"data": None, "errors": [refused.formatted]})
+            error = refused.as_graphql_error().formatted
+            await _answer(scope, send, {"data": None, "errors": [error]})
             return None
     operation = direct_operation(schema, query, variables, name) if isinstance(query, str) else None
     if operation is None:

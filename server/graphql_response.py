@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from starlette.responses import Response
+
 from resolvers.errors import RateLimited, ServiceUnavailable
 
 MEDIA_TYPE = "application/graphql-response+json"
@@ -59,6 +61,13 @@ def http_answer(answer: Mapping[str, Any], graphql_response: bool) -> HttpAnswer
     status = next((_STATUS[code] for code in codes if code in _STATUS), 400)
     body = {key: value for key, value in answer.items() if key != "data"}
     return HttpAnswer(status, _GRAPHQL_RESPONSE, headers, body)
+
+
+def as_response(answer: HttpAnswer, content: bytes | str) -> Response:
+    """`answer` as a Starlette response, its body already encoded as `content`."""
+    response = Response(content, answer.status, media_type=answer.content_type)
+    response.headers.update(dict(answer.headers))
+    return response
 
 
 def is_request_error(answer: Mapping[str, Any]) -> bool:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TypeVar
 
+import orjson
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from models.database import is_unreachable
 from resolvers.errors import ServiceUnavailable
-from server.graphql_response import asks_for_graphql_response, http_answer
+from server.graphql_response import as_response, asks_for_graphql_response, http_answer
 
 T = TypeVar("T")
 TRY_AGAIN_LATER = 1013
@@ -35,8 +35,6 @@ async def refuse(error: ServiceUnavailable, scope: Scope, receive: Receive, send
         answer = http_answer(
             {"data": None, "errors": [error.formatted]}, asks_for_graphql_response(accept)
         )
-        response = JSONResponse(answer.body, answer.status, dict(answer.headers))
-        response.headers["content-type"] = answer.content_type
-        await response(scope, receive, send)
+        await as_response(answer, orjson.dumps(answer.body))(scope, receive, send)
     else:
         await send({"type": "websocket.close", "code": TRY_AGAIN_LATER, "reason": error.message})

@@ -36,10 +36,6 @@ class PersistedQueryRefused(Exception):
         self.code = code
         self.message = message
 
-    @property
-    def formatted(self) -> dict[str, Any]:
-        return {"message": self.message, "extensions": {"code": self.code}}
-
     def as_graphql_error(self) -> GraphQLError:
         return GraphQLError(self.message, extensions={"code": self.code})
 

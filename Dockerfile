@@ -33,5 +33,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# exec: uvicorn replaces the shell, so it receives SIGTERM on `docker stop`.
-CMD ["sh", "-c", "funnelgraph migrate && exec funnelgraph serve --host 0.0.0.0 --port 8000 --workers 2"]
+# Migrations are a one-shot job of their own (`funnelgraph migrate`: the compose file's
+# migrate service), run once per release before the app starts, never by each replica.
+# Exec form: uvicorn is PID 1 and receives SIGTERM on `docker stop`.
+CMD ["funnelgraph", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -19,7 +19,10 @@ between the two servers, round after round, and reports medians:
    move in one asyncpg transaction (lock and number the campaign's event, update
    the card, insert the event); and the p50 of one client alone.
 
-Run: `python -m bench.requests [--only simple board moves] [--rounds 3]
+4. observe: the simple query on that server (metrics recorded, a JSON line per
+   operation in its log) beside the same build with METRICS=off LOG_OPERATIONS=off.
+
+Run: `python -m bench.requests [--only simple board moves observe] [--rounds 3]
 [--seconds 5]`. BENCH_POSTGRES_URL names the server's admin database (default
 postgres://postgres@127.0.0.1:5432/postgres); PGL_DIR caches PostGraphile's npm
 install (default ~/.cache/funnelgraph-bench/postgraphile).
@@ -302,6 +305,39 @@ def simple_pair(fg: Server, base: Server, token: str, rounds: int, seconds: floa
     )
 
 
+def observe_pair(fg: Server, quiet: Server, token: str, rounds: int, seconds: float) -> None:
+    """What metrics and the operation log cost: the simple query on the production
+    server as it runs (a JSON line per operation to its log file, every metric
+    recorded) beside the same build with METRICS=off and LOG_OPERATIONS=off."""
+    print(
+        f"\n== observability: the simple query, {CONNECTIONS} connections, metrics and a JSON "
+        f"line per operation on, beside both off, {seconds:.0f} s per turn =="
+    )
+    if shutil.which("wrk") is None:
+        print("skipped: wrk is not installed (apt-get install wrk)")
+        return
+    body = json.dumps({"query": SIMPLE})
+    observed: list[Load] = []
+    unobserved: list[Load] = []
+    for n in range(rounds):
+        observed.append(wrk(f"{fg.base}/graphql", body, token, seconds))
+        unobserved.append(wrk(f"{quiet.base}/graphql", body, token, seconds))
+        print(
+            f"  round {n + 1}: observed {observed[-1].rate:8,.0f} req/s p99 "
+            f"{observed[-1].p99 * 1000:6.1f} ms | off {unobserved[-1].rate:8,.0f} req/s "
+            f"p99 {unobserved[-1].p99 * 1000:6.1f} ms",
+            flush=True,
+        )
+    rate = statistics.median(load.rate for load in observed)
+    base_rate = statistics.median(load.rate for load in unobserved)
+    lines = sum(1 for _ in fg.log.open()) if fg.log.exists() else 0
+    print(
+        f"observability: {rate:,.0f} req/s observed, {base_rate:,.0f} off: ratio "
+        f"{rate / base_rate:.2f}x, cost {100 * (1 - rate / base_rate):.1f}% (target <= 10%); "
+        f"{lines:,} lines in the observed server's log"
+    )
+
+
 # --------------------------------------------------------------------------- pair 2: board
 
 
@@ -567,8 +603,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["simple", "board", "moves"],
-        default=["simple", "board", "moves"],
+        choices=["simple", "board", "moves", "observe"],
+        default=["simple", "board", "moves", "observe"],
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -597,6 +633,10 @@ def main(argv: list[str] | None = None) -> None:
                     board_pair(fg, base, pgl, token, seeded, args.rounds)
             if "moves" in args.only:
                 run_loop(moves_pair(fg, base, token, seeded, args.rounds, args.seconds))
+            if "observe" in args.only:
+                quiet_env = {**fg_env, "METRICS": "off", "LOG_OPERATIONS": "off"}
+                with running([FUNNELGRAPH, "serve"], quiet_env, "unobserved") as quiet:
+                    observe_pair(fg, quiet, token, args.rounds, args.seconds)
     print(f"\ntotal run time {time.perf_counter() - started:.0f} s (root {ROOT})")
 
 

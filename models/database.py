@@ -32,7 +32,10 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
 RETRY_CAP_SECONDS = 1.0
 
 
-def _connection(database_url: str) -> str | dict[str, Any]:
+QueryLogger = Callable[[Any], None]
+
+
+def _connection(database_url: str, on_query: QueryLogger | None = None) -> str | dict[str, Any]:
     """The URL, with one change on PostgreSQL: a connection going back to the pool is only
     rolled back if a transaction is open, not reset. asyncpg's reset (UNLISTEN, RESET ALL,
     advisory locks) is a round trip on every release, and nothing here sets session
@@ -41,6 +44,12 @@ def _connection(database_url: str) -> str | dict[str, Any]:
     if config["engine"] != "tortoise.backends.asyncpg":
         return database_url
     config["credentials"]["reset"] = _keep_session
+    if on_query is not None:  # told of every statement (server/tracing.py)
+
+        async def logging_queries(connection: asyncpg.Connection) -> None:
+            connection.add_query_logger(on_query)
+
+        config["credentials"]["init"] = logging_queries
     return config
 
 
@@ -48,9 +57,9 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     """asyncpg has already rolled back an open transaction by the time this runs."""
 
 
-def tortoise_config(database_url: str) -> dict[str, Any]:
+def tortoise_config(database_url: str, on_query: QueryLogger | None = None) -> dict[str, Any]:
     return {
-        "connections": {"default": _connection(database_url)},
+        "connections": {"default": _connection(database_url, on_query)},
         "apps": {
             "models": {
                 "models": ["models"],
@@ -63,10 +72,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def open_database(database_url: str) -> None:
+async def open_database(database_url: str, on_query: QueryLogger | None = None) -> None:
     # Global, not only this task's context: the lifespan opens it, requests use it.
     # (Tortoise's own Starlette and FastAPI integrations do the same.)
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    # On PostgreSQL `on_query` hears of every statement run (asyncpg's query logger).
+    config = tortoise_config(database_url, on_query)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_database(timeout: float = 5.0) -> None:
@@ -89,6 +100,17 @@ async def apply_migrations(database_url: str) -> None:
 async def ping() -> None:
     """Raise unless the database answers a trivial query."""
     await connections.get("default").execute_query("SELECT 1")
+
+
+def pool_in_use() -> int:
+    """Connections lent out of the default pool now (0 without a pool: SQLite)."""
+    try:
+        pool = getattr(connections.get("default"), "_pool", None)
+    except Exception:  # not open (yet, or any more)
+        return 0
+    if not isinstance(pool, asyncpg.Pool):
+        return 0
+    return int(pool.get_size() - pool.get_idle_size())
 
 
 def is_unreachable(error: BaseException | None) -> bool:

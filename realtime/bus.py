@@ -11,6 +11,7 @@ from typing import Any
 
 from broadcaster import Broadcast
 
+from realtime import metrics
 from realtime.channels import DEFAULT_REDIS_PREFIX
 from realtime.hub import Hub
 from realtime.log import Log
@@ -83,7 +84,10 @@ class Bus:
             try:
                 await self.broadcast.publish(channel, message)
             except Exception:  # Redis down or the like: the log stays the source of truth
+                metrics.counted(metrics.PUBLISH_FAILURES)
                 logger.warning("publishing on %s failed; streams will read the log", channel)
+            else:
+                metrics.counted(metrics.PUBLISHES)
 
 
 @asynccontextmanager

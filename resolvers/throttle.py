@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from realtime import metrics
 from realtime.limit_store import Counters
 from realtime.operation_budget import OperationBudget
 from resolvers.errors import RateLimited
@@ -35,6 +36,7 @@ class Throttle:
         for key, cap in self._login_keys(email, address):
             window = await self.counters.hit(key, self.limits.login_cooldown_seconds)
             if window.count > cap:
+                metrics.rate_limited("login")
                 wait = max(1, math.ceil(window.resets_in))
                 raise RateLimited(
                     f"too many failed logins: try again in {wait} s",
@@ -51,6 +53,7 @@ class Throttle:
         under the cap without waiting on the shared store (realtime.operation_budget)."""
         cap = self.limits.operations_per_second
         if not await self.budget.admit(subject, cap):
+            metrics.rate_limited("operations")
             raise RateLimited(
                 f"at most {cap} operations per second (OPERATIONS_PER_SECOND)",
                 retryAfterSeconds=1,

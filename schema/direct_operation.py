@@ -46,7 +46,9 @@ class Operation:
     query: str
     document: DocumentNode
     variables: dict[str, Any] | None
-    name: str | None
+    name: str | None  # as the request gave it
+    type: OperationType
+    declared: str | None  # the name the document gives it (logs and metrics name it so)
 
 
 def direct_operation(
@@ -71,7 +73,11 @@ def parsed(
     operation = get_operation_ast(document, name)
     if operation is None:
         return None
-    return Operation(query, document, variables, name), operation.operation
+    declared = operation.name.value if operation.name else None
+    return (
+        Operation(query, document, variables, name, operation.operation, declared),
+        operation.operation,
+    )
 
 
 async def run_direct(schema: Schema, operation: Operation, context: Context) -> ExecutionResult:

@@ -14,7 +14,9 @@ skips an event and never sends an error for an outage.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterable, Iterable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -32,6 +34,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from models.database import is_unreachable, ping, until_reachable
+from realtime import metrics
 from resolvers.context import Context
 from resolvers.event_rows import EventRows
 from resolvers.loaders import Loaders
@@ -105,7 +108,9 @@ class EventExecutor(StrawberryGraphQLCoreExecutionContext):
         return _carrying(execution.task.result())  # raises what the execution raised
 
     async def _execute_for_group(self, event: SharedEvent, serially: bool | None) -> Rendered:
-        return self._render(await self._execute_loaded(event, serially))
+        rendered = self._render(await self._execute_loaded(event, serially))
+        _observe_lag(self.root_value)
+        return rendered
 
     async def _execute_loaded(self, event: SharedEvent, serially: bool | None) -> ExecutionResult:
         """The event executed for this subscriber (retried through a database outage)."""
@@ -165,6 +170,15 @@ class SoloExecutor(EventExecutor):
 
     def _shared_rows(self, event: SharedEvent) -> EventRows | None:
         return None  # the oracle reads its own rows
+
+
+def _observe_lag(root: object) -> None:
+    """Commit to frames (they go out as the execution finishes: schema/live_delivery.py),
+    for an event that says when it happened (presence does not)."""
+    row = getattr(root, "row", None)  # the log's or the notification's row, under its type
+    happened = getattr(row, "occurred_at", None) or getattr(row, "created_at", None)
+    if metrics.enabled and isinstance(happened, datetime):
+        metrics.EVENT_DELIVERY_LAG.observe(max(0.0, time.time() - happened.timestamp()))
 
 
 def _carrying(rendered: Rendered) -> ExecutionResult:

@@ -21,6 +21,7 @@ an operation name that names nothing, a schema without limits) is left to
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import replace
 from inspect import isawaitable
@@ -35,6 +36,7 @@ from strawberry.utils.aio import aclosing
 from realtime.after_commit import publishing_to
 from resolvers.context import Context
 from schema.direct_operation import Operation, coerced, parsed, refusals
+from schema.observed import OK, Outcome, code_of, viewer_pk
 from schema.operation_context import operation_context
 from schema.schema import Schema
 
@@ -63,19 +65,32 @@ def _shared_text(query: str) -> str:
 async def live_results(
     schema: Schema, live: Operation, connection: Context
 ) -> AsyncGenerator[ExecutionResult, None]:
-    """The subscription's answers, as `Schema.stream` yields them."""
+    """The subscription's answers, as `Schema.stream` yields them; once it ends, its
+    outcome goes to the schema's observer (its duration: the subscription's life)."""
     context = operation_context(connection)
-    with publishing_to(context.bus):
-        started = await _started(schema, live, context)
-        if isinstance(started, list):
-            yield _refused(schema, started)
-            return
-        try:
-            async with aclosing(started):
-                async for payload in started:
-                    yield _answer(schema, await _executed(schema, live, context, payload))
-        except Exception as error:  # as Strawberry does: the stream's last answer
-            yield _answer(schema, GraphQLExecutionResult(None, [coerced(error)]))
+    began, code = time.perf_counter(), OK
+    try:
+        with publishing_to(context.bus):
+            started = await _started(schema, live, context)
+            if isinstance(started, list):
+                refused = _refused(schema, started)
+                code = code_of(refused.errors)
+                yield refused
+                return
+            try:
+                async with aclosing(started):
+                    async for payload in started:
+                        yield _answer(schema, await _executed(schema, live, context, payload))
+            except Exception as error:  # as Strawberry does: the stream's last answer
+                last = _answer(schema, GraphQLExecutionResult(None, [coerced(error)]))
+                code = code_of(last.errors)
+                yield last
+    finally:
+        if schema.observer is not None:
+            seconds = time.perf_counter() - began
+            schema.observer(
+                Outcome("subscription", live.declared, code, seconds, viewer_pk(context))
+            )
 
 
 async def _started(

@@ -20,6 +20,7 @@ from schema.loss_reason import LossReasonMutation
 from schema.members import MemberMutation
 from schema.node import NodeQuery
 from schema.notification import NotificationMutation, NotificationQuery
+from schema.observed import Observer, observed
 from schema.operation_context import ContextPerOperation
 from schema.operation_guard import OperationChecks, QueryLimits, guard_extensions
 from schema.opportunity import OpportunityQuery
@@ -62,6 +63,7 @@ class Schema(strawberry.Schema):
     checks: OperationChecks | None = None  # the guard's; None: operations are not bounded
     plans: Plans  # compiled queries (schema/compiled_query.py)
     frames: Frames  # the payloads of recent live events, per group (one per app)
+    observer: Observer | None = None  # hears of each operation (the direct path's too)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -72,24 +74,34 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(
-    limits: QueryLimits | None = None, *, production: bool = False, grouped: bool = True
+    limits: QueryLimits | None = None,
+    *,
+    production: bool = False,
+    grouped: bool = True,
+    observer: Observer | None = None,
 ) -> Schema:
     """The schema; `limits` bound every operation (the server always passes them), and
     production hides introspection and field suggestions. `grouped=False` executes
-    each live event once per subscriber (the oracle grouped execution is tested on)."""
+    each live event once per subscriber (the oracle grouped execution is tested on).
+    `observer` hears of every operation's outcome (schema/observed.py)."""
     # A fresh guard extension per operation; its checks (rules and caches) are the schema's.
     checks = OperationChecks(limits, production=production) if limits else None
     schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[*(guard_extensions(checks) if checks else []), ContextPerOperation],
+        extensions=[
+            *(guard_extensions(checks) if checks else []),
+            ContextPerOperation,
+            *([observed(observer)] if observer else []),
+        ],
         execution_context_class=EventExecutor if grouped else SoloExecutor,
     )
     schema.production = production
     schema.checks = checks
     schema.plans = Plans()
     schema.frames = Frames()
+    schema.observer = observer
     return schema
 
 

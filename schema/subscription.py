@@ -17,6 +17,7 @@ from strawberry.types import Info
 from models import CampaignEvent as CampaignEventModel
 from models import EventKind
 from models import Notification as NotificationModel
+from realtime import metrics
 from realtime.channels import campaign_channel, presence_channel, user_channel
 from resolvers import chat_unread, presence, subscriptions
 from resolvers.campaigns import get_visible_campaign
@@ -49,9 +50,12 @@ class Subscription:
     ) -> AsyncGenerator[CampaignEvent, None]:
         context, delivery = info.context, Delivery(info)
         del info  # a stream keeps none of its start's executor (schema/live_operation.py)
-        async for event in _campaign_stream(context, delivery, campaign_id, after, None, _event):
-            # The annotation names the GraphQL type; what executes it is the SharedEvent.
-            yield event  # type: ignore[misc]
+        with metrics.subscription("campaignEvents"):
+            async for event in _campaign_stream(
+                context, delivery, campaign_id, after, None, _event
+            ):
+                # The annotation names the GraphQL type; what executes it is the SharedEvent.
+                yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -63,8 +67,11 @@ class Subscription:
     ) -> AsyncGenerator[ChatMessage, None]:
         context, delivery = info.context, Delivery(info)
         del info
-        async for event in _campaign_stream(context, delivery, campaign_id, after, CHAT, _message):
-            yield event  # type: ignore[misc]
+        with metrics.subscription("campaignChat"):
+            async for event in _campaign_stream(
+                context, delivery, campaign_id, after, CHAT, _message
+            ):
+                yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -77,11 +84,12 @@ class Subscription:
         del info
         viewer = context.require_viewer()
         channel = user_channel(viewer.pk)
-        async for row in subscriptions.my_notifications(context, after):
-            load = partial(_notification, row)
-            event = SharedEvent(channel, int(row.seq), None, viewer.pk, load, delivery.group)
-            if not await delivery.sent(event):
-                yield event  # type: ignore[misc]
+        with metrics.subscription("myNotifications"):
+            async for row in subscriptions.my_notifications(context, after):
+                load = partial(_notification, row)
+                event = SharedEvent(channel, int(row.seq), None, viewer.pk, load, delivery.group)
+                if not await delivery.sent(event):
+                    yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -99,12 +107,15 @@ class Subscription:
         campaign = await get_visible_campaign(context, campaign_id)
         channel = presence_channel(campaign.pk)
         viewer_pk = context.require_viewer().pk
-        async for shown in presence.campaign_presence(context, campaign):
-            # Everyone who may see the campaign is shown the same people: one scope.
-            load = partial(_presence, campaign.pk, shown)
-            event = SharedEvent(channel, shown.version, PRESENCE, viewer_pk, load, delivery.group)
-            if not await delivery.sent(event):
-                yield event  # type: ignore[misc]
+        with metrics.subscription("campaignPresence"):
+            async for shown in presence.campaign_presence(context, campaign):
+                # Everyone who may see the campaign is shown the same people: one scope.
+                load = partial(_presence, campaign.pk, shown)
+                event = SharedEvent(
+                    channel, shown.version, PRESENCE, viewer_pk, load, delivery.group
+                )
+                if not await delivery.sent(event):
+                    yield event  # type: ignore[misc]
 
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
@@ -115,8 +126,11 @@ class Subscription:
     async def my_unread_chat(self, info: Info[Context, None]) -> AsyncGenerator[ChatUnread, None]:
         context = info.context
         del info
-        async for unread in chat_unread.my_unread(context.require_viewer(), stream_bus(context)):
-            yield ChatUnread(unread=unread)
+        with metrics.subscription("myUnreadChat"):
+            async for unread in chat_unread.my_unread(
+                context.require_viewer(), stream_bus(context)
+            ):
+                yield ChatUnread(unread=unread)
 
 
 async def _campaign_stream(

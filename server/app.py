@@ -28,6 +28,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from models.database import close_database, open_database
+from realtime import metrics
 from realtime.bus import Bus, open_bus
 from realtime.limit_store import LimitStore, open_limit_store
 from realtime.operation_budget import OperationBudget
@@ -41,6 +42,7 @@ from schema.live_delivery import next_frame
 from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
 from schema.schema import Schema, build_schema
+from server import request_ids
 from server.auth import JwtTokens
 from server.background import (
     log_retention,
@@ -51,6 +53,7 @@ from server.background import (
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.direct_post import answer_directly, takes
+from server.graphiql import graphiql_page
 from server.graphql_response import (
     MEDIA_TYPE,
     as_response,
@@ -59,9 +62,13 @@ from server.graphql_response import (
 )
 from server.health import database_answers
 from server.http_guard import HttpGuard
+from server.logs import writer as log_writer
+from server.metrics_endpoint import metrics_endpoint, process_metrics
+from server.observer import OperationObserver
 from server.outage import or_unavailable, refuse
 from server.persisted_queries import PersistedQueries, PersistedQueryRefused, TrustedDocuments
 from server.settings import Settings
+from server.tracing import Tracing
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
 from server.websocket_route import DirectWebSockets
@@ -70,7 +77,7 @@ from server.websocket_route import DirectWebSockets
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportHandler
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracing: Tracing | None = None) -> None:
         limits = settings.limits
         super().__init__(
             build_schema(
@@ -82,6 +89,11 @@ class GraphQLApp(GraphQL[Context, None]):
                     max_cost=limits.max_query_cost,
                 ),
                 production=settings.is_production,
+                observer=(
+                    OperationObserver(settings.log_format, settings.log_operations, tracing)
+                    if settings.metrics or settings.log_operations or tracing
+                    else None
+                ),
             ),
             graphql_ide="graphiql" if not settings.is_production else None,
             # graphql-ws (legacy) is left out: its auth would differ.
@@ -104,6 +116,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
         self.persisted: PersistedQueries | None = None  # the lifespan's
         self.open_websockets = 0
+        self.tracing = tracing
 
     async def execute_operation(
         self,
@@ -153,6 +166,11 @@ class GraphQLApp(GraphQL[Context, None]):
             return next_frame(str(data["id"]), rendered)
         return orjson.dumps(data)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL, with a page of its own for a browser that cannot reach its CDN."""
+        return graphiql_page()
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Strawberry's rule (a GET with no query, from a browser), but not for a GET
         that names a persisted query by its hash: that one is an operation."""
@@ -184,13 +202,27 @@ class GraphQLApp(GraphQL[Context, None]):
         self.slots = ConnectionSlots(store) if store is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = request_ids.begin(scope)
+        if self.tracing is None or scope["type"] == "websocket":
+            await self._respond(scope, receive, send, request_id)
+            return
+        with self.tracing.request(request_id):
+            await self._respond(scope, receive, send, request_id)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         websocket = scope["type"] == "websocket"
-        self.open_websockets += websocket
+        direct_send = send  # the direct path adds the request id header itself
+        if websocket:
+            self.open_websockets += 1
+            if metrics.enabled:
+                metrics.WEBSOCKETS_OPEN.inc()
+        else:
+            send = request_ids.echoing(send, request_id)
         try:
             if not websocket and takes(scope):
                 schema = cast(Schema, self.schema)
                 replayed = await answer_directly(
-                    schema, self.get_context, self.persisted, scope, receive, send
+                    schema, self.get_context, self.persisted, scope, receive, direct_send
                 )
                 if replayed is None:
                     return
@@ -199,7 +231,10 @@ class GraphQLApp(GraphQL[Context, None]):
         except ServiceUnavailable as error:
             await refuse(error, scope, receive, send)
         finally:
-            self.open_websockets -= websocket
+            if websocket:
+                self.open_websockets -= 1
+                if metrics.enabled:
+                    metrics.WEBSOCKETS_OPEN.dec()
             cancel_expiry(scope)
             if self.slots is not None:
                 await self.slots.give_back(scope)
@@ -233,16 +268,19 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The whole service for `settings` (default: read from the environment)."""
+def create_app(settings: Settings | None = None, tracing: Tracing | None = None) -> Starlette:
+    """The whole service for `settings` (default: read from the environment); spans go
+    to `tracing` (default: OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
     settings = settings or Settings.from_env()
-    graphql = GraphQLApp(settings)
+    metrics.enabled = settings.metrics
+    tracing = tracing or Tracing.from_endpoint(settings.otlp_endpoint)
+    graphql = GraphQLApp(settings, tracing)
     manifest = settings.trusted_documents
     trusted = None if manifest is None else TrustedDocuments.of(manifest)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await open_database(settings.database_url)
+        await open_database(settings.database_url, tracing.statement if tracing else None)
         forget_access()
         try:
             async with (
@@ -253,6 +291,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),
                 retry_key_purge(),
+                process_metrics(),
             ):
                 graphql.bus = bus
                 graphql.use_store(store)
@@ -268,6 +307,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             graphql.persisted = None
             graphql.use_store(None)
             await close_database()
+            log_writer.flush()
+            if tracing is not None:
+                tracing.shutdown()
 
     async def healthz(request: Request) -> Response:
         bus = graphql.bus
@@ -295,6 +337,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return PlainTextResponse(cast(Schema, graphql.schema).as_str() + "\n")
 
     development = [] if settings.is_production else [Route("/graphql/schema.graphql", sdl)]
+    scraped = settings.metrics and (settings.metrics_token or not settings.is_production)
+    scrape = [Route("/metrics", metrics_endpoint(settings.metrics_token))] if scraped else []
     return DirectWebSockets(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -302,6 +346,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *development,
+            *scrape,
         ],
         middleware=[
             *_cors(settings),

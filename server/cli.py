@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from models import Permission
 from models.database import apply_migrations, close_database, open_database
@@ -69,14 +70,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from server.logs import configure, log_config
+    from server.metrics_endpoint import multiprocess_dir
     from server.open_files import raise_open_files_limit
     from server.websocket_protocol import LeanWebSocketProtocol
 
+    configure(settings.log_format)
     if settings.is_sqlite:
         asyncio.run(apply_migrations(settings.database_url))
     raise_open_files_limit()
+    made = multiprocess_dir(args.workers)
+    try:
+        _run_uvicorn(settings, args, log_config(settings.log_format), LeanWebSocketProtocol)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+    return 0
+
+
+def _run_uvicorn(
+    settings: Settings, args: argparse.Namespace, logs: dict[str, Any], ws: type
+) -> None:
+    import uvicorn
+
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -89,7 +105,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # websockets' sans-I/O protocol: no reader task, stream buffer or keepalive task per
         # socket (the older implementation, uvicorn's "auto", kept ~8 KiB more per socket
         # and is deprecated by websockets itself), holding less (server/websocket_protocol.py).
-        ws=LeanWebSocketProtocol,
+        ws=ws,
         # A websocket message is held to the same limit as an HTTP body.
         ws_max_size=settings.limits.max_body_bytes,
         # Live frames are small JSON: compressing each for each socket cost more CPU than
@@ -103,8 +119,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # Past this, requests and streams still running are cancelled (uvicorn's default
         # is to wait for them forever); the lifespan then closes the pools.
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        log_config=logs,
     )
-    return 0
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:

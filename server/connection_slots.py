@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from realtime import metrics
 from realtime.limit_store import Lease, LimitStore
 
 logger = logging.getLogger("funnelgraph.websocket")
@@ -51,6 +52,7 @@ class ConnectionSlots:
     async def take(self, websocket: WebSocket, user_pk: int, cap: int) -> None:
         lease = Lease(f"ws:user:{user_pk}", uuid.uuid4().hex, cap)
         if not await self._store.claim(lease.key, lease.holder, cap, LEASE_SECONDS):
+            metrics.rate_limited("connections_per_user")
             raise TooManyConnections(_too_many(cap))
         self._held[lease.holder] = _Held(lease, websocket)
         websocket.scope[SLOT] = lease.holder

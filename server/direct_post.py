@@ -16,17 +16,21 @@ replayed, and gets the view's answer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.http import process_result
 
 from resolvers.context import Context
 from schema.direct_operation import direct_operation, run_direct
+from schema.observed import Outcome, code_of, viewer_pk
 from schema.schema import Schema
+from server import request_ids
 from server.graphql_response import asks_for_graphql_response, http_answer
 from server.http_guard import read_body, replay
 from server.persisted_queries import PersistedQueries, PersistedQueryRefused
@@ -62,12 +66,14 @@ async def answer_directly(
     if request is None:
         return replay(body, receive)
     query, variables, name, extensions = request
+    started = time.perf_counter()
     if persisted is not None and (persisted.trusted or (extensions and _PERSISTED in extensions)):
         try:
             query = await persisted.document(query, extensions)
         except PersistedQueryRefused as refused:
-            error = refused.as_graphql_error().formatted
-            await _answer(scope, send, {"data": None, "errors": [error]})
+            error = refused.as_graphql_error()
+            _observe(schema, "unknown", None, [error], started, None)
+            await _answer(scope, send, {"data": None, "errors": [error.formatted]})
             return None
     operation = direct_operation(schema, query, variables, name) if isinstance(query, str) else None
     if operation is None:
@@ -77,8 +83,23 @@ async def answer_directly(
         result = await run_direct(schema, operation, context)
     finally:
         context.forget_reads()
+    _observe(schema, operation.type.value, operation.declared, result.errors, started, context)
     await _answer(scope, send, process_result(result))
     return None
+
+
+def _observe(
+    schema: Schema,
+    kind: str,
+    name: str | None,
+    errors: list[GraphQLError] | None,
+    started: float,
+    context: Context | None,
+) -> None:
+    """Tells the schema's observer how the operation went (schema/observed.py)."""
+    if schema.observer is not None:
+        seconds = time.perf_counter() - started
+        schema.observer(Outcome(kind, name, code_of(errors), seconds, viewer_pk(context)))
 
 
 async def _answer(scope: Scope, send: Send, answer: Mapping[str, Any]) -> None:
@@ -89,6 +110,7 @@ async def _answer(scope: Scope, send: Send, answer: Mapping[str, Any]) -> None:
     headers = [
         (b"content-type", out.content_type.encode()),
         (b"content-length", str(len(content)).encode()),
+        request_ids.header(),
     ]
     if out.headers:
         headers += [(name.encode(), value.encode()) for name, value in out.headers]

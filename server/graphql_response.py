@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from starlette.responses import Response
 
 from resolvers.errors import RateLimited, ServiceUnavailable
+from server.request_ids import current_request_id
 
 MEDIA_TYPE = "application/graphql-response+json"
 _JSON = "application/json"
@@ -50,6 +51,7 @@ def http_answer(answer: Mapping[str, Any], graphql_response: bool) -> HttpAnswer
     """How `answer` (an operation's result, as Strawberry formats it) goes out."""
     if not answer.get("errors"):  # most answers
         return HttpAnswer(200, _GRAPHQL_RESPONSE if graphql_response else _JSON, (), answer)
+    _name_request(answer["errors"])
     codes = [_code(error) for error in answer["errors"]]
     retry = _retry_after(answer, codes)
     headers = () if retry is None else (("retry-after", str(retry)),)
@@ -61,6 +63,19 @@ def http_answer(answer: Mapping[str, Any], graphql_response: bool) -> HttpAnswer
     status = next((_STATUS[code] for code in codes if code in _STATUS), 400)
     body = {key: value for key, value in answer.items() if key != "data"}
     return HttpAnswer(status, _GRAPHQL_RESPONSE, headers, body)
+
+
+def _name_request(errors: list[Any]) -> None:
+    """Each error says which request it answers (server/request_ids.py)."""
+    request_id = current_request_id()
+    if request_id is None:
+        return
+    for error in errors:
+        if isinstance(error, dict):
+            extensions = error.get("extensions")
+            if not isinstance(extensions, dict):
+                extensions = error["extensions"] = {}
+            extensions["requestId"] = request_id
 
 
 def as_response(answer: HttpAnswer, content: bytes | str) -> Response:

@@ -9,12 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from realtime.channels import DEFAULT_REDIS_PREFIX
 
 DEFAULT_SQLITE_FILE = "funnelgraph.sqlite3"
 MIN_SECRET_LENGTH = 32
 DEFAULT_POOL_SIZE = 20
+
+
+LogFormat = Literal["json", "text"]
 
 
 class SettingsError(ValueError):
@@ -88,6 +92,11 @@ class Settings:
     redis_prefix: str = DEFAULT_REDIS_PREFIX
     # TRUSTED_DOCUMENTS' (id, document) pairs: only those run (server/persisted_queries.py)
     trusted_documents: tuple[tuple[str, str], ...] | None = None
+    log_format: LogFormat = "text"  # LOG_FORMAT; production's default is json
+    log_operations: bool = True  # LOG_OPERATIONS: a line per operation
+    metrics: bool = True  # METRICS: recorded, and served at /metrics
+    metrics_token: str | None = None  # METRICS_TOKEN: production serves /metrics only with it
+    otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP/HTTP)
 
     @property
     def is_production(self) -> bool:
@@ -107,6 +116,11 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=_redis_prefix(env.get("REDIS_PREFIX", "")),
+            log_format=_log_format(env.get("LOG_FORMAT", ""), environment),
+            log_operations=_switch(env, "LOG_OPERATIONS"),
+            metrics=_switch(env, "METRICS"),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
             trusted_documents=_trusted_documents(env.get("TRUSTED_DOCUMENTS", "")),
             secret_key=_secret_key(env.get("SECRET_KEY", ""), environment, database_url),
             environment=environment,
@@ -123,6 +137,25 @@ class Settings:
                 if origin.strip()
             ),
         )
+
+
+def _log_format(raw: str, environment: Environment) -> LogFormat:
+    value = raw.strip().lower()
+    if not value:
+        return "json" if environment is Environment.PRODUCTION else "text"
+    if value not in ("json", "text"):
+        raise SettingsError(f"LOG_FORMAT={raw!r} is not known: set it to 'json' or 'text'")
+    return "json" if value == "json" else "text"
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """A setting that is on unless set to off (off, false, 0, no)."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "on", "true", "1", "yes"):
+        return True
+    if value in ("off", "false", "0", "no"):
+        return False
+    raise SettingsError(f"{name}={env[name]!r} is not known: set it to 'on' or 'off'")
 
 
 def _redis_prefix(raw: str) -> str:

@@ -27,6 +27,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.utils.aio import aclosing
 
+from realtime import metrics
 from resolvers.context import Context
 from resolvers.errors import RateLimited, ServiceUnavailable
 from schema.live_delivery import next_prefix, sending_to
@@ -138,6 +139,7 @@ class TransportHandler(BaseGraphQLTransportWSHandler[Context, None]):
             and message["id"] not in self.operations
             and len(self.operations) >= cap
         ):
+            metrics.rate_limited("subscriptions_per_connection")
             error = RateLimited(
                 f"at most {cap} operations at once on one connection "
                 "(MAX_SUBSCRIPTIONS_PER_CONNECTION)"

@@ -114,6 +114,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "allowed_origins": (),
         # Tests drive one user faster than a person would; the limits have tests of their own.
         "limits": Limits(operations_per_second=100_000),
+        "log_operations": False,  # tests/test_observability.py reads the log
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

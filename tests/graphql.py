@@ -60,4 +60,14 @@ class GraphQLClient:
         response = await self.http.post("/graphql", content=body, headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
-        return Result(body.get("data"), body.get("errors") or [])
+        return Result(body.get("data"), answered_errors(response, body))
+
+
+def answered_errors(response: httpx.Response, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answer's errors, each checked to name the response's request id (and given
+    back without it, so that a test compares what is particular to the error)."""
+    errors: list[dict[str, Any]] = body.get("errors") or []
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        assert extensions.pop("requestId", None) == response.headers["x-request-id"], error
+    return errors

@@ -12,7 +12,7 @@ from typing import Any, cast
 import orjson
 import pytest
 import strawberry
-from graphql import parse
+from graphql import OperationType, parse
 
 from models import Permission
 from resolvers.context import Context
@@ -192,7 +192,7 @@ async def test_a_plan_answers_what_graphql_core_answers_or_leaves_it_to_graphql_
         # when the plan and graphql-core each execute it, with contexts of their own
         oracle = await by_graphql_core(
             schema,
-            Operation(query, document, variables, "Q"),
+            Operation(query, document, variables, "Q", OperationType.QUERY, "Q"),
             Context(viewer=viewer, tokens=tokens),
         )
         try:

@@ -174,5 +174,8 @@ async def test_an_unexpected_failure_shows_no_trace_or_exception_text(api, monke
         "/graphql", json={"query": "{ customers { totalCount } }"}, headers=bearer(api, viewer)
     )
     text = response.text
-    assert response.json()["errors"][0]["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": response.headers["x-request-id"],  # to find its trace in the log by
+    }
     assert "hunter2" not in text and "RuntimeError" not in text and "Traceback" not in text

@@ -31,6 +31,7 @@ from schema.schema import build_schema
 from server.settings import Environment
 from tests.conftest import make_settings
 from tests.factories import make_user
+from tests.graphql import answered_errors
 
 SCHEMA = build_schema()._schema
 SCALAR_TEXT = frozenset({"String", "ID", "Decimal", "DateTime"})
@@ -195,7 +196,7 @@ async def test_a_variable_default_is_checked_whichever_operation_runs(api):
         json={"query": document, "operationName": "A"},
         headers={"Authorization": f"Bearer {api.token_for(viewer)}"},
     )
-    error = response.json()["errors"][0]
+    [error] = answered_errors(response, response.json())
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "search", "limit": 200}
 
 

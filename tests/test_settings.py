@@ -63,6 +63,9 @@ def test_postgresql_scheme_is_accepted_and_normalised():
         ({"TOKEN_TTL_SECONDS": "soon"}, "TOKEN_TTL_SECONDS='soon'"),
         ({"TOKEN_TTL_SECONDS": "0"}, "TOKEN_TTL_SECONDS must be positive"),
         ({"REDIS_PREFIX": "crm a:"}, "REDIS_PREFIX='crm a:' may not contain white space"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml' is not known"),
+        ({"METRICS": "maybe"}, "METRICS='maybe' is not known"),
+        ({"LOG_OPERATIONS": "sometimes"}, "LOG_OPERATIONS='sometimes' is not known"),
     ],
 )
 def test_malformed_settings_are_refused_with_a_message_naming_them(environ, message):
@@ -85,6 +88,24 @@ def test_all_settings_are_read(tmp_path: Path):
     assert settings.redis_prefix == "crm-eu:"
     assert settings.token_ttl_seconds == 600
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
+
+
+def test_logs_are_json_in_production_and_text_in_development_unless_set(tmp_path: Path):
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    production = {"DATABASE_URL": url, "SECRET_KEY": LONG_KEY, "FUNNELGRAPH_ENV": "production"}
+    assert Settings.from_env(production).log_format == "json"
+    assert Settings.from_env({"DATABASE_URL": url}).log_format == "text"
+    assert Settings.from_env({**production, "LOG_FORMAT": "TEXT"}).log_format == "text"
+    switched = Settings.from_env(
+        {"DATABASE_URL": url, "METRICS": "off", "LOG_OPERATIONS": "false", "METRICS_TOKEN": "t"}
+    )
+    assert (switched.metrics, switched.log_operations, switched.metrics_token) == (
+        False,
+        False,
+        "t",
+    )
+    defaults = Settings.from_env({"DATABASE_URL": url})
+    assert (defaults.metrics, defaults.log_operations, defaults.metrics_token) == (True, True, None)
 
 
 def test_an_explicit_pool_size_in_the_url_is_kept():

@@ -270,29 +270,55 @@ def _wrk_duration(text: str) -> float:
     raise ValueError(text)
 
 
+@dataclass(frozen=True)
+class Side:
+    label: str
+    url: str
+    token: str | None
+
+
+def alternating(first: Side, second: Side, rounds: int, seconds: float) -> list[list[Load]]:
+    """wrk on `first`, then on `second`, round after round: each side's loads."""
+    body = json.dumps({"query": SIMPLE})
+    loads: list[list[Load]] = [[], []]
+    for n in range(rounds):
+        for side, mine in zip((first, second), loads, strict=True):
+            mine.append(wrk(side.url, body, side.token, seconds))
+        print(
+            f"  round {n + 1}: "
+            + " | ".join(
+                f"{side.label} {mine[-1].rate:8,.0f} req/s p99 {mine[-1].p99 * 1000:6.1f} ms"
+                for side, mine in zip((first, second), loads, strict=True)
+            ),
+            flush=True,
+        )
+    return loads
+
+
+def _wrk_missing() -> bool:
+    if shutil.which("wrk") is None:
+        print("skipped: wrk is not installed (apt-get install wrk)")
+        return True
+    return False
+
+
 def simple_pair(fg: Server, base: Server, token: str, rounds: int, seconds: float) -> None:
     print(
         "\n== simple query: { me { id name } }, bearer token, "
         f"{CONNECTIONS} connections, wrk, {seconds:.0f} s per turn =="
     )
-    if shutil.which("wrk") is None:
-        print("skipped: wrk is not installed (apt-get install wrk)")
+    if _wrk_missing():
         return
     body = json.dumps({"query": SIMPLE})
     answer = httpx.post(f"{fg.base}/graphql", content=body, headers=_json_headers(token)).json()
     if answer.get("data", {}).get("me", {}).get("name") != "Bench Manager":
         raise RuntimeError(f"funnelgraph answered {answer}")
-    ours: list[Load] = []
-    theirs: list[Load] = []
-    for n in range(rounds):
-        ours.append(wrk(f"{fg.base}/graphql", body, token, seconds))
-        theirs.append(wrk(f"{base.base}/simple", body, None, seconds))
-        print(
-            f"  round {n + 1}: funnelgraph {ours[-1].rate:8,.0f} req/s p99 "
-            f"{ours[-1].p99 * 1000:6.1f} ms | Starlette {theirs[-1].rate:8,.0f} req/s "
-            f"p99 {theirs[-1].p99 * 1000:6.1f} ms",
-            flush=True,
-        )
+    ours, theirs = alternating(
+        Side("funnelgraph", f"{fg.base}/graphql", token),
+        Side("Starlette", f"{base.base}/simple", None),
+        rounds,
+        seconds,
+    )
     answer = httpx.post(f"{fg.base}/graphql", content=body, headers=_json_headers(token)).json()
     if "errors" in answer or sum(load.errors for load in ours):
         raise RuntimeError(f"funnelgraph refused some requests: {answer}")
@@ -313,21 +339,14 @@ def observe_pair(fg: Server, quiet: Server, token: str, rounds: int, seconds: fl
         f"\n== observability: the simple query, {CONNECTIONS} connections, metrics and a JSON "
         f"line per operation on, beside both off, {seconds:.0f} s per turn =="
     )
-    if shutil.which("wrk") is None:
-        print("skipped: wrk is not installed (apt-get install wrk)")
+    if _wrk_missing():
         return
-    body = json.dumps({"query": SIMPLE})
-    observed: list[Load] = []
-    unobserved: list[Load] = []
-    for n in range(rounds):
-        observed.append(wrk(f"{fg.base}/graphql", body, token, seconds))
-        unobserved.append(wrk(f"{quiet.base}/graphql", body, token, seconds))
-        print(
-            f"  round {n + 1}: observed {observed[-1].rate:8,.0f} req/s p99 "
-            f"{observed[-1].p99 * 1000:6.1f} ms | off {unobserved[-1].rate:8,.0f} req/s "
-            f"p99 {unobserved[-1].p99 * 1000:6.1f} ms",
-            flush=True,
-        )
+    observed, unobserved = alternating(
+        Side("observed", f"{fg.base}/graphql", token),
+        Side("off", f"{quiet.base}/graphql", token),
+        rounds,
+        seconds,
+    )
     rate = statistics.median(load.rate for load in observed)
     base_rate = statistics.median(load.rate for load in unobserved)
     lines = sum(1 for _ in fg.log.open()) if fg.log.exists() else 0

@@ -53,6 +53,7 @@ from server.background import (
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
 from server.direct_post import answer_directly, takes
+from server.direct_routes import DirectRoutes
 from server.graphiql import graphiql_page
 from server.graphql_response import (
     MEDIA_TYPE,
@@ -71,7 +72,6 @@ from server.settings import Settings
 from server.tracing import Tracing
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
-from server.websocket_route import DirectWebSockets
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -339,7 +339,10 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
     development = [] if settings.is_production else [Route("/graphql/schema.graphql", sdl)]
     scraped = settings.metrics and (settings.metrics_token or not settings.is_production)
     scrape = [Route("/metrics", metrics_endpoint(settings.metrics_token))] if scraped else []
-    return DirectWebSockets(
+    guarded = HttpGuard(graphql, max_body_bytes=settings.limits.max_body_bytes)
+    return DirectRoutes(
+        # CORS must see every request: with it, /graphql goes the whole way round.
+        graphql=None if settings.allowed_origins else guarded,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from resolvers.ids import encode_id
 from schema.observed import Outcome
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def _attributes(outcome: Outcome, request_id: str | None) -> dict[str, Any]:
     if request_id is not None:
         attributes["funnelgraph.request_id"] = request_id
     if outcome.viewer_pk is not None:
-        attributes["enduser.id"] = str(outcome.viewer_pk)
+        attributes["enduser.id"] = encode_id("User", outcome.viewer_pk)
     return attributes
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import jwt
 import pytest
 
 from models import Customer
+from server.app import create_app
 from server.settings import Environment, Limits
 from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import make_user
@@ -179,3 +181,31 @@ async def test_an_unexpected_failure_shows_no_trace_or_exception_text(api, monke
         "requestId": response.headers["x-request-id"],  # to find its trace in the log by
     }
     assert "hunter2" not in text and "RuntimeError" not in text and "Traceback" not in text
+
+
+async def test_with_allowed_origins_every_graphql_request_gets_cors_headers(database_url):
+    # given an app that lets one browser origin in
+    settings = make_settings(database_url, allowed_origins=("https://crm.example",))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            origin = {"Origin": "https://crm.example"}
+            # when that browser asks first, then posts a query, and a refused body too
+            preflight = await http.options(
+                "/graphql",
+                headers={**origin, "Access-Control-Request-Method": "POST"},
+            )
+            answered = await http.post("/graphql", json={"query": "{ me { id } }"}, headers=origin)
+            refused = await http.post("/graphql", content="x", headers=origin)
+            foreign = await http.post(
+                "/graphql",
+                json={"query": "{ me { id } }"},
+                headers={"Origin": "https://evil.example"},
+            )
+    # then the answers carry CORS headers for it alone, refusals included
+    assert preflight.headers["access-control-allow-origin"] == "https://crm.example"
+    assert answered.headers["access-control-allow-origin"] == "https://crm.example"
+    assert refused.status_code == 415
+    assert refused.headers["access-control-allow-origin"] == "https://crm.example"
+    assert "access-control-allow-origin" not in foreign.headers

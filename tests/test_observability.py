@@ -9,7 +9,10 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +232,46 @@ def test_operation_names_past_the_cap_count_as_other() -> None:
     assert len(set(labels) - {metrics.OTHER}) <= metrics.MAX_OPERATION_NAMES
 
 
-@given(st.lists(st.binary(max_size=6000).map(lambda line: line + b"\n"), max_size=40))
-def test_the_writer_writes_whole_lines_in_order_in_writes_no_larger_than_pipe_buf(
-    lines: list[bytes],
+@given(st.lists(st.integers(min_value=0, max_value=6000), max_size=40))
+def test_the_writer_writes_a_pipe_whole_lines_in_order_no_more_than_pipe_buf_at_once(
+    sizes: list[int],
 ) -> None:
+    # given lines of many lengths, and a pipe read as it fills
+    lines = [bytes([65 + index % 26]) * size + b"\n" for index, size in enumerate(sizes)]
+    read, write = os.pipe()
+    received = bytearray()
+    reader = threading.Thread(target=_read_all, args=(read, received))
+    reader.start()
+    # when they are written in one burst
+    with _recording_writes() as writes:
+        asyncio.run(_burst(LineWriter(write), lines))
+    os.close(write)
+    reader.join()
+    os.close(read)
+    # then they arrive whole and in order, in writes of whole lines, none above PIPE_BUF
+    # unless it is one line
+    assert bytes(received) == b"".join(lines)
+    assert all(chunk.endswith(b"\n") for chunk in writes)
+    assert all(len(chunk) <= PIPE_BUF or chunk.count(b"\n") == 1 for chunk in writes)
+
+
+def test_the_writer_writes_a_file_in_one_write() -> None:
+    lines = [b"x" * 3000 + b"\n"] * 5
+    with tempfile.TemporaryFile() as sink, _recording_writes() as writes:
+        asyncio.run(_burst(LineWriter(sink.fileno()), lines))
+        sink.seek(0)
+        assert sink.read() == b"".join(lines)
+    assert writes == [b"".join(lines)]
+
+
+async def _burst(writer: LineWriter, lines: list[bytes]) -> None:
+    for line in lines:
+        writer.write(line)  # in a running loop: they wait for one flush
+    writer.flush()
+
+
+@contextmanager
+def _recording_writes() -> Iterator[list[bytes]]:
     writes: list[bytes] = []
     real_write = os.write
 
@@ -240,23 +279,16 @@ def test_the_writer_writes_whole_lines_in_order_in_writes_no_larger_than_pipe_bu
         writes.append(bytes(data))
         return real_write(fd, data)
 
-    async def burst(writer: LineWriter) -> None:
-        for line in lines:
-            writer.write(line)  # in a running loop: they wait for one flush
-        writer.flush()
+    os.write = recording_write  # type: ignore[assignment]
+    try:
+        yield writes
+    finally:
+        os.write = real_write
 
-    with tempfile.TemporaryFile() as sink:
-        os.write = recording_write  # type: ignore[assignment]
-        try:
-            asyncio.run(burst(LineWriter(sink.fileno())))
-        finally:
-            os.write = real_write
-        sink.seek(0)
-        received = sink.read()
-    assert received == b"".join(lines)
-    for chunk in writes:
-        assert chunk.endswith(b"\n")
-        assert len(chunk) <= PIPE_BUF or chunk.count(b"\n") == 1
+
+def _read_all(fd: int, into: bytearray) -> None:
+    while part := os.read(fd, 1 << 16):
+        into += part
 
 
 def test_several_workers_are_scraped_as_one(database_url: str, tmp_path: Path) -> None:

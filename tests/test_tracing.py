@@ -61,7 +61,7 @@ async def test_an_operation_is_a_span_with_its_statements_as_children(
         "graphql.operation.type": "query",
         "graphql.operation.name": "Contact",
         "funnelgraph.code": "OK",
-        "enduser.id": str(viewer.pk),
+        "enduser.id": gid("User", viewer),
     }
     # and on PostgreSQL each statement it ran is a child span, with its text only
     children = [span for span in finished if _parent(span) == operation.context.span_id]

@@ -7,9 +7,9 @@ worker processes (PROMETHEUS_MULTIPROC_DIR set before they start) each writes it
 values to a file there and a scrape adds them up; gauges then sum the live processes'.
 
 `enabled` False (METRICS=off) makes every recorder return at once. An operation is
-counted on the request path in plain Python (a dict entry and a bucket, well under a
-microsecond, where prometheus-client's counter and histogram cost about four per
-request: a lock per value); `flush_operations` hands the counts to prometheus-client,
+counted on the request path in plain Python (a dict entry and a bucket: about a
+microsecond in the server, where prometheus-client's counter and histogram cost about
+four, a lock per value); `flush_operations` hands the counts to prometheus-client,
 at each scrape of this process and every second (server/metrics_endpoint.py), so a
 scrape that another worker answers sees this one's operations at most a second late.
 """

@@ -1,5 +1,6 @@
-"""Every operation, once answered, told to the server's observer (metrics and the
-operation log: server/observer.py): its type, name, outcome code, duration and viewer.
+"""Every operation, once answered, told to the server's observer (metrics, the
+operation log and traces: server/observer.py): its type, name, outcome code, duration
+and viewer.
 
 The direct path (server/direct_post.py) and live subscriptions (schema/live_operation.py)
 report their operations themselves; everything else Strawberry runs (GET, other

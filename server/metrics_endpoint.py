@@ -2,8 +2,8 @@
 
 With `--workers` above 1 each worker writes its values under PROMETHEUS_MULTIPROC_DIR
 (the CLI makes one when it is not set: `multiprocess_dir`), and whichever worker a
-scrape reaches adds them all up. In production the endpoint needs METRICS_TOKEN as a
-bearer token, and is not there without one; in development it is open.
+scrape reaches adds them all up. With METRICS_TOKEN set the endpoint asks for it as a
+bearer token; without it, it is open in development and not there in production.
 """
 
 from __future__ import annotations

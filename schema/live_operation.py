@@ -36,7 +36,7 @@ from strawberry.utils.aio import aclosing
 from realtime.after_commit import publishing_to
 from resolvers.context import Context
 from schema.direct_operation import Operation, coerced, parsed, refusals
-from schema.observed import OK, Outcome, code_of, viewer_pk
+from schema.observed import report
 from schema.operation_context import operation_context
 from schema.schema import Schema
 
@@ -68,13 +68,13 @@ async def live_results(
     """The subscription's answers, as `Schema.stream` yields them; once it ends, its
     outcome goes to the schema's observer (its duration: the subscription's life)."""
     context = operation_context(connection)
-    began, code = time.perf_counter(), OK
+    began, errors = time.perf_counter(), None
     try:
         with publishing_to(context.bus):
             started = await _started(schema, live, context)
             if isinstance(started, list):
                 refused = _refused(schema, started)
-                code = code_of(refused.errors)
+                errors = refused.errors
                 yield refused
                 return
             try:
@@ -83,14 +83,10 @@ async def live_results(
                         yield _answer(schema, await _executed(schema, live, context, payload))
             except Exception as error:  # as Strawberry does: the stream's last answer
                 last = _answer(schema, GraphQLExecutionResult(None, [coerced(error)]))
-                code = code_of(last.errors)
+                errors = last.errors
                 yield last
     finally:
-        if schema.observer is not None:
-            seconds = time.perf_counter() - began
-            schema.observer(
-                Outcome("subscription", live.declared, code, seconds, viewer_pk(context))
-            )
+        report(schema.observer, "subscription", live.declared, errors, began, context)
 
 
 async def _started(

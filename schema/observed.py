@@ -48,6 +48,20 @@ def viewer_pk(context: object) -> int | None:
     return viewer.pk if viewer is not None else None
 
 
+def report(
+    observer: Observer | None,
+    kind: str,
+    name: str | None,
+    errors: Sequence[GraphQLError] | None,
+    started: float,
+    context: object,
+) -> None:
+    """Tells `observer` (if any) how an operation begun at `started` (perf_counter) went."""
+    if observer is not None:
+        seconds = time.perf_counter() - started
+        observer(Outcome(kind, name, code_of(errors), seconds, viewer_pk(context)))
+
+
 def observed(observer: Observer) -> type[SchemaExtension]:
     """The extension reporting each operation Strawberry runs to `observer`."""
 
@@ -62,14 +76,6 @@ def observed(observer: Observer) -> type[SchemaExtension]:
                 kind = "unknown"
             result = execution.result
             errors = execution.pre_execution_errors or (result.errors if result else None)
-            observer(
-                Outcome(
-                    kind,
-                    execution.operation_name,
-                    code_of(errors),
-                    time.perf_counter() - started,
-                    viewer_pk(execution.context),
-                )
-            )
+            report(observer, kind, execution.operation_name, errors, started, execution.context)
 
     return Observed

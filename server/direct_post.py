@@ -21,14 +21,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry.http import process_result
 
 from resolvers.context import Context
 from schema.direct_operation import direct_operation, run_direct
-from schema.observed import Outcome, code_of, viewer_pk
+from schema.observed import report
 from schema.schema import Schema
 from server import request_ids
 from server.graphql_response import asks_for_graphql_response, http_answer
@@ -72,7 +71,7 @@ async def answer_directly(
             query = await persisted.document(query, extensions)
         except PersistedQueryRefused as refused:
             error = refused.as_graphql_error()
-            _observe(schema, "unknown", None, [error], started, None)
+            report(schema.observer, "unknown", None, [error], started, None)
             await _answer(scope, send, {"data": None, "errors": [error.formatted]})
             return None
     operation = direct_operation(schema, query, variables, name) if isinstance(query, str) else None
@@ -83,23 +82,10 @@ async def answer_directly(
         result = await run_direct(schema, operation, context)
     finally:
         context.forget_reads()
-    _observe(schema, operation.type.value, operation.declared, result.errors, started, context)
+    kind = operation.type.value
+    report(schema.observer, kind, operation.declared, result.errors, started, context)
     await _answer(scope, send, process_result(result))
     return None
-
-
-def _observe(
-    schema: Schema,
-    kind: str,
-    name: str | None,
-    errors: list[GraphQLError] | None,
-    started: float,
-    context: Context | None,
-) -> None:
-    """Tells the schema's observer how the operation went (schema/observed.py)."""
-    if schema.observer is not None:
-        seconds = time.perf_counter() - started
-        schema.observer(Outcome(kind, name, code_of(errors), seconds, viewer_pk(context)))
 
 
 async def _answer(scope: Scope, send: Send, answer: Mapping[str, Any]) -> None:

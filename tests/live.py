@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ SETTINGS_VARIABLES = (
     "LOG_OPERATIONS",
     "METRICS",
     "METRICS_TOKEN",
+    "PROMETHEUS_MULTIPROC_DIR",
     *LIMIT_VARIABLES.values(),
 )
 # Tests drive one user faster than a person would; the rate limit has tests of its own.
@@ -107,9 +108,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 @contextmanager
 def server_process(
-    cwd: Path, log: Path | None = None, **env: str
+    cwd: Path, log: Path | None = None, *, serve_args: Sequence[str] = (), **env: str
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A `funnelgraph serve` process (real uvicorn); yields its base URL and the process.
+    """A `funnelgraph serve` process (real uvicorn, with `serve_args` such as
+    `--workers 2`); yields its base URL and the process.
 
     Its stderr goes to `log` when given (a pipe nobody reads fills up under many
     connections and blocks the server), else to a pipe."""
@@ -118,7 +120,7 @@ def server_process(
     with (
         open(log, "w") if log else contextlib.nullcontext() as sink,
         subprocess.Popen(
-            [FUNNELGRAPH, "serve", "--port", str(port)],
+            [FUNNELGRAPH, "serve", "--port", str(port), *serve_args],
             cwd=cwd,
             env={**clean, **UNTHROTTLED, **env},
             stdout=subprocess.DEVNULL,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import tempfile
 import threading
 import time
@@ -36,7 +35,7 @@ from tests.factories import (
     make_user,
     stages_of,
 )
-from tests.live import FUNNELGRAPH, SETTINGS_VARIABLES, LiveClient, free_port, server_process
+from tests.live import LiveClient, server_process
 
 ME = "query Me { me { id name } }"
 LOGIN = "mutation Login($e: String!, $p: String!) { login(email: $e, password: $p) { token } }"
@@ -293,40 +292,23 @@ def _read_all(fd: int, into: bytearray) -> None:
 
 def test_several_workers_are_scraped_as_one(database_url: str, tmp_path: Path) -> None:
     # given two worker processes sharing one port
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
-    env = {**clean, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [FUNNELGRAPH, "serve", "--port", str(port), "--workers", "2"]
-    with subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL) as server:
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_until_up(base)
-            # when requests reach both of them (each process names its request ids)
-            answered_by: set[str] = set()
-            sent = 0
-            while len(answered_by) < 2 and sent < 400:
-                with httpx.Client(base_url=base) as fresh:  # a new connection each time
-                    answer = fresh.post("/graphql", json={"query": "query Anonymous { me { id } }"})
-                answered_by.add(answer.headers["x-request-id"].split("-")[0])
-                sent += 1
-            time.sleep(1.5)  # each worker hands its counts over every second
-            scrape = httpx.get(f"{base}/metrics").text
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
+    workers = ("--workers", "2")
+    with server_process(tmp_path, tmp_path / "server.log", serve_args=workers, **env) as (
+        base,
+        _server,
+    ):
+        # when requests reach both of them (each process names its request ids)
+        answered_by: set[str] = set()
+        sent = 0
+        while len(answered_by) < 2 and sent < 400:
+            with httpx.Client(base_url=base) as fresh:  # a new connection each time
+                answer = fresh.post("/graphql", json={"query": "query Anonymous { me { id } }"})
+            answered_by.add(answer.headers["x-request-id"].split("-")[0])
+            sent += 1
+        time.sleep(1.5)  # each worker hands its counts over every second
+        scrape = httpx.get(f"{base}/metrics").text
     # then one scrape counts the operations of both
     assert len(answered_by) == 2
     found = samples(scrape)
     assert value(found, "funnelgraph_operations_total", name="Anonymous") == sent
-
-
-def _wait_until_up(base: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{base} did not start")

@@ -13,6 +13,7 @@ from models.retry_key import RetryKey
 from models.stage import Stage
 from models.stay import StageStay, StayEnd
 from models.user import User
+from models.webhook import Webhook, WebhookDelivery, WebhookDeliveryStatus
 
 __all__ = [
     "AssignmentReason",
@@ -40,4 +41,7 @@ __all__ = [
     "StayEnd",
     "Task",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
 ]

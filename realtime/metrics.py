@@ -130,6 +130,12 @@ def counted(counter: Counter) -> None:
         counter.inc()
 
 
+def webhook_delivery(outcome: str) -> None:
+    """One attempt to deliver to a webhook: `delivered` or `failed`."""
+    if enabled:
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
+
+
 def rate_limited(limit: str) -> None:
     if enabled:
         RATE_LIMITED.labels(limit).inc()

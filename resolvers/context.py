@@ -11,6 +11,7 @@ from realtime.bus import Bus
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import Loaders
 from resolvers.throttle import Throttle
+from resolvers.webhook_urls import UrlRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Context:
     throttle: Throttle | None = None
     client_address: str = "unknown"
     bus: Bus | None = None  # the process's realtime bus: streams follow it, writes signal on it
+    webhook_urls: UrlRules = field(default_factory=UrlRules)  # where webhooks may send
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

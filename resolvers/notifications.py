@@ -44,6 +44,11 @@ def notify_mentioned(recipients: Iterable[int], *, actor: User, message: ChatMes
     )
 
 
+def notify_about_campaign(kind: NotificationKind, recipient: int, campaign_pk: int) -> None:
+    """A notification about the campaign itself, caused by nobody (a background job)."""
+    _queue(kind, [recipient], None, campaign_id=campaign_pk)
+
+
 def _queue(
     kind: NotificationKind,
     recipients: Iterable[int | None],

@@ -14,7 +14,7 @@ import schema.enums  # noqa: F401  (publishes OpportunityResult)
 from models import Campaign as CampaignModel
 from models import OpportunityResult, Permission
 from models import Stage as StageModel
-from resolvers import campaign_lifecycle, campaigns, chat, opportunity_reads, stages
+from resolvers import campaign_lifecycle, campaigns, chat, opportunity_reads, stages, webhooks
 from resolvers.campaign_stats import campaign_figures
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, not_found
@@ -34,6 +34,7 @@ from schema.members import CampaignMember
 from schema.opportunity_filter import OpportunityFilter
 from schema.relay import Connection, Node
 from schema.user import User, load_user
+from schema.webhook import Webhook
 
 if TYPE_CHECKING:
     from schema.opportunity import Opportunity
@@ -193,6 +194,16 @@ class Campaign(Node):
             for row in rows
             if include_archived or row.archived_at is None
         ]
+
+    @strawberry.field(
+        description="Outbound webhooks of this campaign; visible to its manager and "
+        "CAMPAIGN_EDIT only (others: empty list)."
+    )
+    async def webhooks(self, info: Info[Context, None]) -> list[Webhook]:
+        campaign = await info.context.loaders.campaign_by_id.load(self.pk)
+        assert campaign is not None
+        rows = await webhooks.campaign_webhooks(info.context.require_viewer(), campaign)
+        return [Webhook.from_model(row) for row in rows]
 
     @strawberry.field(
         description="Pipeline figures over the opportunities created in [from, to) (all when "

@@ -14,6 +14,7 @@ from models import (
     NotificationKind,
     OpportunityResult,
     OpportunitySource,
+    WebhookDeliveryStatus,
 )
 from models import Permission as PermissionModel
 from resolvers.opportunities import OwnerChoice
@@ -28,5 +29,6 @@ strawberry.enum(OpportunitySource)
 strawberry.enum(CommunicationKind)
 strawberry.enum(NotificationKind)
 strawberry.enum(AssignmentReason)
+strawberry.enum(WebhookDeliveryStatus)
 strawberry.enum(OwnerChoice, description="Who owns a new opportunity.")
 strawberry.enum(Activity, name="PresenceActivity")

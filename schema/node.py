@@ -22,6 +22,7 @@ from schema.opportunity import Communication as CommunicationType
 from schema.opportunity import Opportunity, Order, Task, related_card
 from schema.relay import Node
 from schema.user import load_user
+from schema.webhook import find_webhook
 
 Finder = Callable[[Info[Context, None], int], Awaitable[Node | None]]
 
@@ -98,6 +99,7 @@ FINDERS: dict[str, Finder] = {
     "Communication": _communication,
     "Notification": _notification,
     "LossReason": find_loss_reason,
+    "Webhook": find_webhook,
 }
 
 

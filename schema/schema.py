@@ -28,6 +28,7 @@ from schema.opportunity_mutations import OpportunityMutation
 from schema.presence import PresenceMutation
 from schema.subscription import Subscription
 from schema.user import UserMutation, UserQuery
+from schema.webhook import WebhookMutation
 
 Query = merge_types(
     "Query",
@@ -54,6 +55,7 @@ Mutation = merge_types(
         LossReasonMutation,
         MemberMutation,
         BulkMutation,
+        WebhookMutation,
     ),
 )
 

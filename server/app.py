@@ -49,6 +49,8 @@ from server.background import (
     registration_watch,
     retry_key_purge,
     rotting_watch,
+    webhook_deliveries,
+    webhook_url_rules,
 )
 from server.collector import tuned_collector
 from server.connection_slots import ConnectionSlots
@@ -117,6 +119,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.persisted: PersistedQueries | None = None  # the lifespan's
         self.open_websockets = 0
         self.tracing = tracing
+        self.webhook_urls = webhook_url_rules(settings)
 
     async def execute_operation(
         self,
@@ -265,6 +268,7 @@ class GraphQLApp(GraphQL[Context, None]):
             ),
             client_address=request.client.host if request.client else "unknown",
             bus=self.bus,
+            webhook_urls=self.webhook_urls,
         )
 
 
@@ -291,6 +295,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
                 rotting_watch(bus, settings.rotting_check_seconds),
                 log_retention(settings.event_retention_days),
                 retry_key_purge(),
+                webhook_deliveries(bus, settings),
                 process_metrics(),
             ):
                 graphql.bus = bus

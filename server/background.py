@@ -1,5 +1,5 @@
-"""Periodic work owned by the lifespan: overdue registrations, rotting cards and event-log
-retention."""
+"""Periodic work owned by the lifespan: overdue registrations, rotting cards, event-log
+retention and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from models.database import is_unreachable
 from realtime.after_commit import publishing_to
 from realtime.bus import Bus
 from realtime.log import purge_before
-from resolvers import retry_keys
+from resolvers import retry_keys, webhooks
 from resolvers.registration import notify_overdue_registrations
 from resolvers.rotting_watch import log_rotting_cards
+from resolvers.webhook_delivery import Deliveries, DeliveryRules
+from resolvers.webhook_urls import UrlRules
+from server.settings import Settings
 
 logger = logging.getLogger("funnelgraph.background")
 ROUND_GRACE_SECONDS = 3.0
@@ -87,7 +90,49 @@ def retry_key_purge() -> AbstractAsyncContextManager[None]:
 
 
 def log_retention(days: int) -> AbstractAsyncContextManager[None]:
-    """Drop campaign events older than `days`, hourly."""
-    return periodic(
-        3600, lambda: purge_before(datetime.now(UTC) - timedelta(days=days)), "event log purge"
+    """Drop campaign events older than `days`, and webhook deliveries made before then,
+    hourly."""
+
+    async def purge() -> None:
+        moment = datetime.now(UTC) - timedelta(days=days)
+        await purge_before(moment)
+        await webhooks.purge_delivered_before(moment)
+
+    return periodic(3600, purge, "event log purge")
+
+
+def webhook_url_rules(settings: Settings) -> UrlRules:
+    """Receivers on the public internet over https; WEBHOOK_ALLOW_PRIVATE lifts both
+    rules, and development allows http."""
+    allow_private = settings.webhooks.allow_private
+    return UrlRules(
+        allow_http=allow_private or not settings.is_production, allow_private=allow_private
     )
+
+
+@asynccontextmanager
+async def webhook_deliveries(bus: Bus, settings: Settings) -> AsyncIterator[None]:
+    """Claim the webhooks with events waiting, every WEBHOOK_POLL_SECONDS, and deliver to
+    them (resolvers/webhook_delivery.py); nothing with WEBHOOK_DELIVERIES=off. Shutdown
+    stops what is under way: whoever claims it next sends it again."""
+    options = settings.webhooks
+    if not options.deliver:
+        yield
+        return
+    rules = DeliveryRules(
+        retry_base_seconds=options.retry_base_seconds,
+        failure_window_seconds=options.failure_window_seconds,
+        timeout_seconds=options.timeout_seconds,
+        urls=webhook_url_rules(settings),
+    )
+    deliveries = Deliveries(rules)
+
+    async def claim() -> None:
+        with publishing_to(bus):
+            await deliveries.claim_due()
+
+    try:
+        async with periodic(options.poll_seconds, claim, "webhook deliveries"):
+            yield
+    finally:
+        await deliveries.stop()

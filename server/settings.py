@@ -76,6 +76,39 @@ LIMIT_VARIABLES = {
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Outbound webhooks (resolvers/webhook_delivery.py), each from its WEBHOOK_ variable."""
+
+    retry_base_seconds: float = 1.0  # the first retry's wait, doubled each time (to an hour)
+    failure_window_seconds: float = 86_400.0  # failing this long turns a webhook off
+    allow_private: bool = False  # private, loopback and link-local receivers (and http)
+    poll_seconds: float = 1.0  # how often each process looks for deliveries due
+    timeout_seconds: float = 10.0  # one attempt's limit
+    deliver: bool = True  # WEBHOOK_DELIVERIES=off: this process leaves deliveries to others
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        defaults = cls()
+        return cls(
+            **{
+                name: _positive_float(env, variable, getattr(defaults, name))
+                for name, variable in WEBHOOK_DURATIONS.items()
+            },
+            allow_private=_switch(env, "WEBHOOK_ALLOW_PRIVATE", default=False),
+            deliver=_switch(env, "WEBHOOK_DELIVERIES"),
+        )
+
+
+WEBHOOK_DURATIONS = {
+    "retry_base_seconds": "WEBHOOK_RETRY_BASE_SECONDS",
+    "failure_window_seconds": "WEBHOOK_FAILURE_WINDOW_SECONDS",
+    "poll_seconds": "WEBHOOK_POLL_SECONDS",
+    "timeout_seconds": "WEBHOOK_TIMEOUT_SECONDS",
+}
+WEBHOOK_VARIABLES = (*WEBHOOK_DURATIONS.values(), "WEBHOOK_ALLOW_PRIVATE", "WEBHOOK_DELIVERIES")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str
     redis_url: str | None
@@ -97,6 +130,7 @@ class Settings:
     metrics: bool = True  # METRICS: recorded, and served at /metrics
     metrics_token: str | None = None  # METRICS_TOKEN: production serves /metrics only with it
     otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: traces go there (OTLP/HTTP)
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def is_production(self) -> bool:
@@ -131,6 +165,7 @@ class Settings:
             shutdown_timeout_seconds=_positive_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 10),
             websocket_ping_seconds=_positive_int(env, "WEBSOCKET_PING_SECONDS", 60),
             limits=Limits.from_env(env),
+            webhooks=WebhookSettings.from_env(env),
             allowed_origins=tuple(
                 origin.strip()
                 for origin in env.get("ALLOWED_ORIGINS", "").split(",")
@@ -148,10 +183,12 @@ def _log_format(raw: str, environment: Environment) -> LogFormat:
     return "json" if value == "json" else "text"
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    """A setting that is on unless set to off (off, false, 0, no)."""
+def _switch(env: Mapping[str, str], name: str, *, default: bool = True) -> bool:
+    """A setting that is on (on, true, 1, yes) or off (off, false, 0, no); unset: `default`."""
     value = env.get(name, "").strip().lower()
-    if value in ("", "on", "true", "1", "yes"):
+    if not value:
+        return default
+    if value in ("on", "true", "1", "yes"):
         return True
     if value in ("off", "false", "0", "no"):
         return False
@@ -247,4 +284,17 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a positive number, got {raw}")
     return value

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import websockets
 
-from server.settings import LIMIT_VARIABLES
+from server.settings import LIMIT_VARIABLES, WEBHOOK_VARIABLES
 
 FUNNELGRAPH = str(Path(sys.executable).with_name("funnelgraph"))
 SETTINGS_VARIABLES = (
@@ -35,6 +35,7 @@ SETTINGS_VARIABLES = (
     "METRICS",
     "METRICS_TOKEN",
     "PROMETHEUS_MULTIPROC_DIR",
+    *WEBHOOK_VARIABLES,
     *LIMIT_VARIABLES.values(),
 )
 # Tests drive one user faster than a person would; the rate limit has tests of its own.

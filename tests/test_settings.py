@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import LIMIT_VARIABLES, Environment, Limits, Settings, SettingsError
+from server.settings import (
+    LIMIT_VARIABLES,
+    WEBHOOK_DURATIONS,
+    Environment,
+    Limits,
+    Settings,
+    SettingsError,
+)
 
 LONG_KEY = "k" * 40
 
@@ -164,3 +171,35 @@ def test_websocket_ping_interval_is_read_and_its_default_documented(
     assert Settings.from_env(environ).websocket_ping_seconds == 5
     with pytest.raises(SettingsError, match="WEBSOCKET_PING_SECONDS"):
         Settings.from_env({**database, "WEBSOCKET_PING_SECONDS": "0"})
+
+
+def test_webhook_settings_are_read_and_their_defaults_documented(tmp_path: Path, repo_root: Path):
+    database = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}"}
+    defaults = Settings.from_env(database).webhooks
+    assert (defaults.allow_private, defaults.deliver) == (False, True)
+    readme = (repo_root / "README.md").read_text()
+    for name, variable in WEBHOOK_DURATIONS.items():
+        assert f"| `{variable}` | `{getattr(defaults, name):g}` |" in readme, variable
+    for variable, default in (("WEBHOOK_ALLOW_PRIVATE", "off"), ("WEBHOOK_DELIVERIES", "on")):
+        assert f"| `{variable}` | `{default}` |" in readme, variable
+
+    read = Settings.from_env(
+        {
+            **database,
+            **{
+                variable: f"0.{index + 1}"
+                for index, variable in enumerate(WEBHOOK_DURATIONS.values())
+            },
+            "WEBHOOK_ALLOW_PRIVATE": "on",
+            "WEBHOOK_DELIVERIES": "off",
+        }
+    ).webhooks
+    assert [getattr(read, name) for name in WEBHOOK_DURATIONS] == [0.1, 0.2, 0.3, 0.4]
+    assert (read.allow_private, read.deliver) == (True, False)
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "inf", "nan"])
+def test_a_malformed_webhook_duration_is_refused_naming_its_variable(tmp_path: Path, raw: str):
+    environ = {"DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite3'}", "WEBHOOK_POLL_SECONDS": raw}
+    with pytest.raises(SettingsError, match="WEBHOOK_POLL_SECONDS"):
+        Settings.from_env(environ)

@@ -163,11 +163,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return value
 
     def encode_json(self, data: object) -> str | bytes:
-        """JSON; a live payload rendered once for its group is spliced in as it is."""
+        """JSON text: Strawberry sends it as a websocket's message, which the protocol
+        wants in a text frame (bytes would go as a binary one, which browsers hand over
+        as a Blob). A live payload rendered once for its group is spliced in as it is."""
         rendered = rendered_payload(data)
         if rendered is not None and isinstance(data, dict):
             return next_frame(str(data["id"]), rendered)
-        return orjson.dumps(data)
+        return orjson.dumps(data).decode()
 
     @property
     def graphql_ide_html(self) -> str:
@@ -193,7 +195,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(response_data, list):
             return super().create_response(response_data, sub_response)
         answer = http_answer(response_data, sub_response.media_type == MEDIA_TYPE)
-        response = as_response(answer, self.encode_json(answer.body))
+        response = as_response(answer, orjson.dumps(answer.body))
         response.headers.raw.extend(sub_response.headers.raw)
         response.background = sub_response.background
         return response

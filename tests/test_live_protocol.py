@@ -291,3 +291,36 @@ async def test_operations_on_one_socket_do_not_share_stale_access(app, database_
     assert first["payload"]["data"]["campaign"]["name"] == campaign.name
     assert second["payload"]["data"] == {"campaign": None}
     assert second["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_every_message_goes_in_a_text_frame(app, database_url, tmp_path):
+    # The protocol's messages are JSON text: a binary frame reaches a browser as a Blob.
+    manager = await make_user(*SALES)
+    campaign = await make_campaign(manager)
+    token = token_for(manager)
+    with serving(tmp_path, **env(database_url)) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+                )
+            )
+            received = [await asyncio.wait_for(ws.recv(), 5)]  # connection_ack
+            await ws.send(json.dumps({"type": "ping"}))
+            received.append(await asyncio.wait_for(ws.recv(), 5))  # pong
+            subscribe = {"query": EVENTS, "variables": {"campaignId": gid("Campaign", campaign)}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            bad = {"query": "subscription { nothing }"}
+            await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": bad}))
+            received.append(await asyncio.wait_for(ws.recv(), 5))  # error
+            await ws.send(json.dumps({"id": "1", "type": "complete"}))
+            await ws.send(json.dumps({"type": "ping"}))
+            received.append(await asyncio.wait_for(ws.recv(), 5))
+    assert [json.loads(message)["type"] for message in received] == [
+        "connection_ack",
+        "pong",
+        "error",
+        "pong",
+    ]
+    assert all(isinstance(message, str) for message in received), received

@@ -25,10 +25,14 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    request_line: bytes = b""
 
     @property
     def payload(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.body)
+        try:
+            parsed: dict[str, Any] = json.loads(self.body)
+        except ValueError:
+            raise AssertionError(f"not a delivery: {self.request_line!r} {self.headers}") from None
         return parsed
 
     @property
@@ -70,16 +74,18 @@ class WebhookReceiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await reader.readline()  # the request line
+            request_line = await reader.readline()
             headers: dict[str, str] = {}
-            while (line := await reader.readline()) not in (b"\r\n", b""):
+            while (line := await reader.readline()) != b"\r\n":
+                if not line.endswith(b"\n"):  # the sender went away mid-request (kill -9)
+                    return
                 name, _, value = line.decode().partition(":")
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             status = self.answer(len(self.received))
             if self.delay:
                 await asyncio.sleep(self.delay)
-            self.received.append(Received(headers, body, status))
+            self.received.append(Received(headers, body, status, request_line))
             if status == HANG:  # until the sender gives up and closes
                 await reader.read()
             if status >= 0:

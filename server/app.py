@@ -72,6 +72,7 @@ from server.outage import or_unavailable, refuse
 from server.persisted_queries import PersistedQueries, PersistedQueryRefused, TrustedDocuments
 from server.settings import Settings
 from server.tracing import Tracing
+from server.web_client import web_client_routes
 from server.websocket_auth import cancel_expiry, close_at_expiry, viewer_from_init
 from server.websocket_handler import TransportHandler
 
@@ -355,6 +356,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *web_client_routes(),
             *development,
             *scrape,
         ],

@@ -1,7 +1,8 @@
 """GraphiQL at GET /graphql (development): Strawberry's page, which loads its code from
 unpkg.com, and, when that cannot be had (offline, or a network that blocks the CDN),
-a page of our own instead of a blank one: it says why, and offers the schema as SDL
-(GET /graphql/schema.graphql) and a request to paste into a shell.
+a page of our own instead of a blank one: it says why, and offers the browser client
+(/app/), the schema as SDL (GET /graphql/schema.graphql) and a request to paste into a
+shell.
 
 No maintained Python package ships GraphiQL's files to serve them from here, and
 vendoring its build (React and all) would put a few megabytes of someone else's
@@ -26,6 +27,8 @@ _FALLBACK = """
             <p>GraphiQL loads its code from <code>unpkg.com</code>, which this browser
               cannot reach (offline, or blocked). The API itself works:</p>
             <ul>
+              <li>the board and chat in this server's own client:
+                <a id="web-client" href="/app/">/app/</a></li>
               <li>the schema, as SDL:
                 <a id="sdl" href="/graphql/schema.graphql">/graphql/schema.graphql</a></li>
               <li>a query from a shell:

@@ -109,14 +109,19 @@ def redis_server() -> Iterator[RedisServer]:
 
 @contextmanager
 def server_process(
-    cwd: Path, log: Path | None = None, *, serve_args: Sequence[str] = (), **env: str
+    cwd: Path,
+    log: Path | None = None,
+    *,
+    serve_args: Sequence[str] = (),
+    port: int | None = None,
+    **env: str,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """A `funnelgraph serve` process (real uvicorn, with `serve_args` such as
-    `--workers 2`); yields its base URL and the process.
+    `--workers 2`), on `port` (default: a free one); yields its base URL and the process.
 
     Its stderr goes to `log` when given (a pipe nobody reads fills up under many
     connections and blocks the server), else to a pipe."""
-    port = free_port()
+    port = port or free_port()
     clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     with (
         open(log, "w") if log else contextlib.nullcontext() as sink,

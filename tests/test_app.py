@@ -80,3 +80,19 @@ async def test_the_served_process_collects_garbage_in_short_pauses_and_rarely_al
         assert gc.get_freeze_count() > 10_000
     # and a stopped app gives it back to the collector
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_browser_client_is_served_from_this_origin_only(database_url):
+    settings = make_settings(database_url, environment=Environment.PRODUCTION)
+    page = await _get(settings, "/app/")
+    assert page.status_code == 200 and 'src="app.js"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+    assert "http" not in policy  # nothing from elsewhere
+    script = await _get(settings, "/app/live.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "graphql-transport-ws" in script.text
+    redirect = await _get(settings, "/app")
+    assert (redirect.status_code, redirect.headers["location"]) == (308, "/app/")
+    assert (await _get(settings, "/app/../server/settings.py")).status_code == 404
+    assert (await _get(settings, "/app/missing.js")).status_code == 404

@@ -32,6 +32,7 @@ async def test_graphiql_without_its_cdn_says_so_and_offers_the_schema(
                 await notice.wait_for(timeout=15_000)
                 await page.screenshot(path=str(tmp_path / "graphiql-offline.png"))
                 text = await notice.inner_text()
+                client = await page.locator("#web-client").get_attribute("href")
                 # then it says why, and its link leads to the schema
                 await page.locator("#sdl").click()
                 await page.wait_for_url(f"{base}/graphql/schema.graphql")
@@ -39,5 +40,6 @@ async def test_graphiql_without_its_cdn_says_so_and_offers_the_schema(
             finally:
                 await browser.close()
     assert "GraphiQL could not load" in text
+    assert client == "/app/"
     assert f"curl -s {base}/graphql" in text
     assert "type Query {" in schema and "moveOpportunity" in schema

@@ -12,9 +12,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.live import SETTINGS_VARIABLES
 
 PORT = 8000  # the block's own
+DEMO_LOGIN = (
+    'mutation { login(email: "manager@demo.funnelgraph.dev", password: "demo-password") '
+    "{ user { name } } }"
+)
 
 
 def _port_taken(port: int) -> bool:
@@ -68,6 +74,12 @@ def test_the_readme_try_it_block_works_pasted_as_it_stands(tmp_path, repo_root):
         )
     try:
         shell.wait(timeout=120)
+        # and the browser client it points to is served, the demo manager signing in
+        page = httpx.get(f"http://127.0.0.1:{PORT}/app/")
+        signed_in = httpx.post(
+            f"http://127.0.0.1:{PORT}/graphql",
+            json={"query": DEMO_LOGIN},
+        ).json()
     finally:
         os.killpg(shell.pid, signal.SIGTERM)
         _wait_until_closed(PORT)
@@ -78,3 +90,5 @@ def test_the_readme_try_it_block_works_pasted_as_it_stands(tmp_path, repo_root):
     assert "CAMPAIGN_CREATE" in answer["data"]["me"]["permissions"]
     assert answer["data"]["campaigns"] == {"totalCount": 0}
     assert (root / "funnelgraph.sqlite3").exists(), "the server's data stays in the checkout"
+    assert page.status_code == 200 and '<script type="module" src="app.js">' in page.text
+    assert signed_in["data"]["login"]["user"]["name"], signed_in

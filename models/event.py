@@ -28,6 +28,21 @@ class EventKind(StrEnum):
     OPPORTUNITY_ROTTING = "OpportunityRotting"
 
 
+# The events of one card: their payloads name it (and it counts in its columns' totals).
+CARD_EVENTS = frozenset(
+    {
+        EventKind.OPPORTUNITY_CREATED,
+        EventKind.OPPORTUNITY_UPDATED,
+        EventKind.OPPORTUNITY_MOVED,
+        EventKind.OPPORTUNITY_ASSIGNED,
+        EventKind.OPPORTUNITY_CLOSED,
+        EventKind.OPPORTUNITY_REOPENED,
+        EventKind.OPPORTUNITY_DELETED,
+        EventKind.OPPORTUNITY_ROTTING,
+    }
+)
+
+
 class AssignmentReason(StrEnum):
     """Why an OpportunityAssigned event's card got its owner (stored in its data)."""
 

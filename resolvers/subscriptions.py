@@ -21,6 +21,7 @@ from models import (
     User,
 )
 from models.database import until_reachable
+from models.event import CARD_EVENTS
 from realtime import log
 from realtime.bus import Bus
 from realtime.channels import ChannelGone, campaign_channel, user_channel
@@ -41,18 +42,6 @@ from resolvers.viewers import (
 )
 
 CHAT = frozenset({EventKind.CHAT_MESSAGE_POSTED})
-CARD_EVENTS = frozenset(
-    {
-        EventKind.OPPORTUNITY_CREATED,
-        EventKind.OPPORTUNITY_UPDATED,
-        EventKind.OPPORTUNITY_MOVED,
-        EventKind.OPPORTUNITY_ASSIGNED,
-        EventKind.OPPORTUNITY_CLOSED,
-        EventKind.OPPORTUNITY_REOPENED,
-        EventKind.OPPORTUNITY_DELETED,
-        EventKind.OPPORTUNITY_ROTTING,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,7 @@ class Deliveries:
         attempt within the timeout, the receiver's body not read."""
         card = None
         card_pk = event.data.get("opportunity_id")
-        if event.kind in webhook_payload.CARD_EVENTS and card_pk is not None:
+        if event.kind in webhook_payload.CARD_SHOWN and card_pk is not None:
             card = await Opportunity.get_or_none(id=card_pk)
         sent = webhook_payload.body(event, card)
         headers = webhook_payload.signed_headers(

@@ -16,6 +16,7 @@ import orjson
 from standardwebhooks.webhooks import Webhook as Signer
 
 from models import CampaignEvent, EventKind, Opportunity
+from models.event import CARD_EVENTS
 from resolvers.event_cursors import event_cursor
 from resolvers.ids import encode_id
 
@@ -38,17 +39,8 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
     "client_mutation_id": ("clientMutationId", None),
     "batch_id": ("batchId", None),
 }
-CARD_EVENTS = frozenset(
-    {
-        EventKind.OPPORTUNITY_CREATED,
-        EventKind.OPPORTUNITY_UPDATED,
-        EventKind.OPPORTUNITY_MOVED,
-        EventKind.OPPORTUNITY_ASSIGNED,
-        EventKind.OPPORTUNITY_CLOSED,
-        EventKind.OPPORTUNITY_REOPENED,
-        EventKind.OPPORTUNITY_ROTTING,
-    }
-)
+# A card's events but its deletion carry the card, as it is when the delivery is made.
+CARD_SHOWN = CARD_EVENTS - {EventKind.OPPORTUNITY_DELETED}
 EVENT_TYPES = frozenset(kind.value for kind in EventKind)
 
 
@@ -59,7 +51,7 @@ def body(event: CampaignEvent, card: Opportunity | None) -> bytes:
         if stored in _FIELDS and value is not None:
             name, type_name = _FIELDS[stored]
             data[name] = encode_id(type_name, int(value)) if type_name else value
-    if event.kind in CARD_EVENTS:
+    if event.kind in CARD_SHOWN:
         data["opportunity"] = None if card is None else card_fields(card)
     return orjson.dumps(
         {

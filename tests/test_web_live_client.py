@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, WebSocketRoute
+from playwright.async_api import Browser, Page, WebSocketRoute
 
 from tests.live import serving
 from tests.test_web_client import chromium
@@ -64,6 +64,15 @@ class Peer:
         socket.on_message(message)
 
 
+async def page_with(browser: Browser, base: str, peer: Callable[[WebSocketRoute], None]) -> Page:
+    """A page of the client's own origin whose websockets `peer` answers, running START."""
+    page = await browser.new_page()
+    await page.route_web_socket(re.compile(r".*/graphql$"), peer)
+    await page.goto(f"{base}/app/")
+    await page.evaluate(START)
+    return page
+
+
 async def until(page: Page, expression: str, seconds: float = 10.0) -> Any:
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
@@ -85,10 +94,7 @@ async def test_it_signs_in_answers_pings_and_resumes_after_a_close_from_the_last
     peer = Peer(tick)
     with serving(tmp_path, DATABASE_URL=database_url) as base:
         async with chromium() as browser:
-            page = await browser.new_page()
-            await page.route_web_socket(re.compile(r".*/graphql$"), peer)
-            await page.goto(f"{base}/app/")
-            await page.evaluate(START)
+            page = await page_with(browser, base, peer)
             await until(page, "results.length === 1")
             # the server restarts (1012): the client reconnects and starts again after
             # the last cursor it saw
@@ -121,10 +127,7 @@ async def test_it_stops_and_says_so_when_the_server_refuses_its_token(
 
     with serving(tmp_path, DATABASE_URL=database_url) as base:
         async with chromium() as browser:
-            page = await browser.new_page()
-            await page.route_web_socket(re.compile(r".*/graphql$"), refuse)
-            await page.goto(f"{base}/app/")
-            await page.evaluate(START)
+            page = await page_with(browser, base, refuse)
             await until(page, "refused.length === 1")
             await asyncio.sleep(1.5)  # longer than any backoff: nothing reconnects
             refused, states = await page.evaluate("[refused, states]")

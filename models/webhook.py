@@ -36,6 +36,7 @@ class Webhook(Model):
     delivered_seq = fields.BigIntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     failing_since = fields.DatetimeField(null=True)
+    failures = fields.IntField(default=0)  # attempts failed in a row: the backoff's exponent
     lease_until = fields.DatetimeField(null=True)
     lease_owner = fields.CharField(max_length=64, null=True)
 

@@ -9,8 +9,9 @@ it with each delivery, and moves `delivered_seq` on only while it holds the leas
 nobody moved it meanwhile (a redelivery). A process that dies mid-delivery leaves its
 lease to run out; another then sends the same event again, with the same webhook-id.
 
-Each attempt is a row of `webhook_delivery` (one per webhook and event). A failed
-attempt waits WEBHOOK_RETRY_BASE_SECONDS, doubling with each attempt up to an hour;
+Each event's attempts are a row of `webhook_delivery` (one per webhook and event). A
+failed attempt waits WEBHOOK_RETRY_BASE_SECONDS, doubling with each failure in a row (up
+to an hour; a success, a redelivery or turning the webhook on starts again);
 once a webhook has failed for WEBHOOK_FAILURE_WINDOW_SECONDS it turns inactive, that
 delivery is FAILED, and its creator gets WEBHOOK_DISABLED.
 """
@@ -67,9 +68,9 @@ class DeliveryRules:
     def lease(self) -> timedelta:
         return timedelta(seconds=LEASE_TIMEOUTS * self.timeout_seconds)
 
-    def wait_after(self, attempts: int) -> timedelta:
-        """How long the `attempts`-th failure waits before the next attempt."""
-        seconds = self.retry_base_seconds * 2.0 ** min(attempts - 1, 40)
+    def wait_after(self, failures: int) -> timedelta:
+        """How long the `failures`-th failure in a row waits before the next attempt."""
+        seconds = self.retry_base_seconds * 2.0 ** min(failures - 1, 40)
         return timedelta(seconds=min(seconds, MAX_WAIT_SECONDS))
 
 
@@ -230,10 +231,10 @@ class Deliveries:
         async with transaction():
             await _record(hook, event, outcome, WebhookDeliveryStatus.DELIVERED, None, now)
             moved = await self._move_on(
-                hook, event.seq, {"failing_since": None, "next_attempt_at": None}
+                hook, event.seq, {"failing_since": None, "next_attempt_at": None, "failures": 0}
             )
         if moved:
-            hook.failing_since = None
+            hook.failing_since, hook.failures = None, 0
         return moved
 
     async def _move_on(self, hook: Webhook, seq: int, more: dict[str, object]) -> bool:
@@ -252,7 +253,6 @@ class Deliveries:
         failing_since = hook.failing_since or now
         window = timedelta(seconds=self.rules.failure_window_seconds)
         async with transaction():
-            attempts = await _attempts_before(hook, event) + 1
             if now - failing_since >= window:
                 await _record(hook, event, outcome, WebhookDeliveryStatus.FAILED, None, now)
                 turned_off = await Webhook.filter(
@@ -269,11 +269,12 @@ class Deliveries:
                     outcome.error,
                 )
                 return
-            next_at = now + self.rules.wait_after(attempts)
+            failures = hook.failures + 1
+            next_at = now + self.rules.wait_after(failures)
             await _record(hook, event, outcome, WebhookDeliveryStatus.PENDING, next_at, now)
             await Webhook.filter(
                 id=hook.pk, lease_owner=self.owner, delivered_seq=hook.delivered_seq
-            ).update(next_attempt_at=next_at, failing_since=failing_since)
+            ).update(next_attempt_at=next_at, failing_since=failing_since, failures=failures)
 
     async def _release(self, hook: Webhook) -> None:
         try:
@@ -295,11 +296,6 @@ async def _events_after(hook: Webhook) -> list[CampaignEvent]:
 
 def wanted(hook: Webhook, event: CampaignEvent) -> bool:
     return not hook.event_types or event.kind.value in hook.event_types
-
-
-async def _attempts_before(hook: Webhook, event: CampaignEvent) -> int:
-    found = await WebhookDelivery.get_or_none(webhook_id=hook.pk, seq=event.seq)
-    return 0 if found is None else found.attempts
 
 
 async def _record(

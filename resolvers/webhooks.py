@@ -91,7 +91,7 @@ async def set_active(hook: Webhook, active: bool) -> Webhook:
     """Turn deliveries off, or on again: from where they stopped, retried at once."""
     changes: dict[str, object] = {"active": active}
     if active:
-        changes |= {"next_attempt_at": None, "failing_since": None}
+        changes |= {"next_attempt_at": None, "failing_since": None, "failures": 0}
     async with transaction():
         await Webhook.filter(id=hook.pk).update(**changes)
         if active:  # the delivery that failed is waiting again
@@ -110,7 +110,7 @@ async def redeliver(hook: Webhook, after: str) -> int:
         raise BadUserInput("'after' is past the campaign's newest event", argument="after")
     async with transaction():
         await Webhook.filter(id=hook.pk).update(
-            delivered_seq=seq, next_attempt_at=None, failing_since=None
+            delivered_seq=seq, next_attempt_at=None, failing_since=None, failures=0
         )
         await WebhookDelivery.filter(webhook_id=hook.pk, seq__gt=seq).update(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at=None

@@ -540,3 +540,11 @@ async def test_a_second_process_finishes_what_a_process_killed_mid_delivery_left
         assert sorted(set(delivered)) == expected
         assert len(delivered) - len(expected) <= 1
         assert len(receiver.received) > before
+
+
+def test_the_wait_after_a_failure_doubles_from_the_base_up_to_an_hour():
+    rules = DeliveryRules(urls=UrlRules(), retry_base_seconds=1.0)
+    waits = [rules.wait_after(failures).total_seconds() for failures in range(1, 16)]
+    assert waits[:6] == [1, 2, 4, 8, 16, 32]
+    assert waits[-1] == 3600 and max(waits) == 3600
+    assert rules.wait_after(10_000).total_seconds() == 3600

@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                 ('delivered_seq', fields.BigIntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('failing_since', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('failures', fields.IntField(default=0)),
                 ('lease_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('lease_owner', fields.CharField(null=True, max_length=64)),
             ],

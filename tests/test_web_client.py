@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
-from models import Permission
+from models import CampaignEvent, Permission
 from tests.conftest import TEST_SECRET
 from tests.factories import (
     PASSWORD,
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.postgres_only
 CHROMIUM = "/usr/bin/chromium"  # Debian's (scripts/services installs it)
 SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
 MOVE = "mutation($input: MoveOpportunityInput!) { moveOpportunity(input: $input) { id } }"
+POST_CHAT = "mutation($input: PostChatMessageInput!) { postChatMessage(input: $input) { id } }"
 LIVE_WITHIN = 1_000  # ms: what "live" means here
 
 
@@ -172,6 +173,10 @@ async def test_two_users_on_two_processes_see_each_others_moves_and_messages_liv
                 await expect_column(page, new, [], 0, "0")
             await keyboard_move(mais, third, contacted)  # to the top of its own column
             await expect_column(ans, contacted, [third, first], 2, "5,000")
+            # a drag within a column, onto the top half of its first card: first again
+            top_card = card(mais, third)
+            await card(mais, first).drag_to(top_card, target_position={"x": 20, "y": 3})
+            await expect_column(ans, contacted, [first, third], 2, "5,000")
 
             # a message typed in An's chat appears in Mai's
             await ans.locator("[data-testid=chat-input]").fill("Hue Silk wants a call back")
@@ -329,4 +334,64 @@ async def test_a_stale_token_leads_back_to_the_sign_in_form(app, database_url, t
             await expect(page.locator("[data-testid=message]")).to_contain_text("sign in again")
             stored = await page.evaluate("sessionStorage.getItem('funnelgraph.token')")
     assert stored is None
+    assert errors == []
+
+
+async def test_chat_history_reads_backwards_page_by_page(app, database_url, tmp_path):
+    mai, _an, campaign, _stages, _cards = await team()
+    errors: list[str] = []
+    with serving(tmp_path, DATABASE_URL=database_url, SECRET_KEY=TEST_SECRET) as base:
+        for number in range(35):
+            variables = {
+                "input": {"campaignId": gid("Campaign", campaign), "body": f"note {number}"}
+            }
+            posted = await post(base, POST_CHAT, variables, token_for(mai))
+            assert not posted.get("errors"), posted
+        async with chromium() as browser:
+            page = await signed_in(browser, base, mai, errors)
+            await open_board(page, campaign)
+            messages = page.locator("[data-testid=chat-message]")
+            await expect(messages).to_have_count(30)
+            await expect(messages.first).to_contain_text("note 5")
+            await page.get_by_role("button", name="Earlier messages").click()
+            await expect(messages).to_have_count(35)
+            await expect(messages.first).to_contain_text("note 0")
+            await expect(messages.last).to_contain_text("note 34")
+            await expect(page.get_by_role("button", name="Earlier messages")).to_be_hidden()
+    assert errors == []
+
+
+async def test_a_page_whose_cursor_left_the_log_reads_its_board_again(app, database_url, tmp_path):
+    # given An's page live on a board, on a process that then goes away
+    mai, an, campaign, stages, cards = await team()
+    _new, contacted, won = stages
+    errors: list[str] = []
+    port = free_port()
+    settings = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
+    with serving(tmp_path, **settings) as base_a:
+        async with chromium() as browser:
+            with server_process(tmp_path, port=port, **settings) as (base_b, _process):
+                page = await signed_in(browser, base_b, an, errors)
+                await open_board(page, campaign)
+            connection = page.locator("[data-testid=connection]")
+            await expect(connection).to_have_attribute("data-state", "reconnecting")
+            # when moves are made meanwhile, and the log no longer keeps the first
+            for row, column in ((cards[1], contacted), (cards[2], won)):
+                moved = await post(
+                    base_a,
+                    MOVE,
+                    {"input": {"id": gid("Opportunity", row), "stageId": gid("Stage", column)}},
+                    token_for(mai),
+                )
+                assert not moved.get("errors"), moved
+            first_kept = (
+                await CampaignEvent.filter(campaign_id=campaign.pk).order_by("-seq").first()
+            )
+            assert first_kept is not None
+            await CampaignEvent.filter(campaign_id=campaign.pk, seq__lt=first_kept.seq).delete()
+            # then, its process back, the page reads the board again and is live
+            with server_process(tmp_path, port=port, **settings):
+                await expect(connection).to_have_attribute("data-state", "live", timeout=15_000)
+                await expect_column(page, contacted, [cards[1]], 1, "2,000")
+                await expect_column(page, won, [cards[2]], 1, "4,000")
     assert errors == []

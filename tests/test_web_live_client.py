@@ -25,6 +25,7 @@ async () => {
   window.states = [];
   window.results = [];
   window.refused = [];
+  window.failures = [];
   let after = null;
   window.connection = new LiveConnection({
     url: `ws://${location.host}/graphql`,
@@ -34,6 +35,7 @@ async () => {
   });
   connection.subscribe("subscription { tick }", () => ({ after }), {
     next: (data) => { results.push(data); after = `cursor-${results.length}`; },
+    error: (errors) => failures.push(errors),
   });
 }
 """
@@ -134,3 +136,22 @@ async def test_it_stops_and_says_so_when_the_server_refuses_its_token(
     assert refused == [4403]
     assert states == ["closed"]
     assert len(peer.connections) == 1
+
+
+async def test_a_stream_ended_by_an_error_reaches_its_error_callback_not_its_results(
+    database_url: str, tmp_path: Path
+) -> None:
+    def resync(socket: WebSocketRoute, message: dict[str, Any], number: int) -> None:
+        ended = {"message": "reload", "extensions": {"code": "RESYNC_REQUIRED"}}
+        payload = {"data": None, "errors": [ended]}
+        socket.send(json.dumps({"id": message["id"], "type": "next", "payload": payload}))
+        socket.send(json.dumps({"id": message["id"], "type": "complete"}))
+
+    peer = Peer(resync)
+    with serving(tmp_path, DATABASE_URL=database_url) as base:
+        async with chromium() as browser:
+            page = await page_with(browser, base, peer)
+            await until(page, "failures.length === 1")
+            failures, results = await page.evaluate("[failures, results]")
+    assert failures == [[{"message": "reload", "extensions": {"code": "RESYNC_REQUIRED"}}]]
+    assert results == []

@@ -26,7 +26,8 @@ export class LiveConnection {
   }
 
   // Starts `query`; `variables()` is asked again at each (re)start, so it can name the
-  // last cursor seen. `next(data)` gets each result; `error(errors)` an error message.
+  // last cursor seen. `next(data)` gets each result; `error(errors)` the errors that
+  // ended it (an error message, or a result with errors and no data).
   subscribe(query, variables, { next, error = () => {} }) {
     const id = String(this.nextId++);
     const subscription = { id, query, variables, next, error };
@@ -77,7 +78,16 @@ export class LiveConnection {
         break;
       case "next": {
         const subscription = this.subscriptions.get(message.id);
-        if (subscription) subscription.next(message.payload.data, message.payload.errors);
+        if (!subscription) break;
+        const { data, errors } = message.payload;
+        // A stream that ends with an error (RESYNC_REQUIRED, FORBIDDEN) sends it as a
+        // result without data, then completes.
+        if (!data && errors && errors.length) {
+          this.subscriptions.delete(message.id);
+          subscription.error(errors);
+        } else {
+          subscription.next(data, errors);
+        }
         break;
       }
       case "error": {

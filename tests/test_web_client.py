@@ -263,10 +263,20 @@ async def test_a_page_shows_reconnecting_while_its_server_restarts_then_the_move
                     token_for(mai),
                 )
                 assert not moved.get("errors"), moved
-                # the process comes back: live again, with the move on the board
+                # and Mai hands An a card, which notifies An
+                handed = await post(
+                    base_a,
+                    ASSIGN,
+                    {"input": {"id": gid("Opportunity", cards[0]), "ownerId": gid("User", an)}},
+                    token_for(mai),
+                )
+                assert not handed.get("errors"), handed
+                # the process comes back: live again, with the move and the notification
                 with server_process(tmp_path, port=port, **settings):
                     await expect(connection).to_have_attribute("data-state", "live", timeout=15_000)
                     await expect_column(page, contacted, [cards[1]], 1, "2,000")
+                    count = page.locator("[data-testid=notification-count]")
+                    await expect(count).to_have_text("1", timeout=LIVE_WITHIN)
     assert errors == []
 
 

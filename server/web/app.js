@@ -19,6 +19,7 @@ mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) { token user { id name } }
 }`;
 const ME = "{ me { id name } notifications(first: 1, unreadOnly: true) { totalCount } }";
+const UNREAD = "{ notifications(first: 1, unreadOnly: true) { totalCount } }";
 const CAMPAIGNS = `
 { campaigns(first: 100) { edges { node { id name code description manager { name } } } } }`;
 const BOARD = `
@@ -53,7 +54,7 @@ subscription Board($id: ID!, $after: String) {
 const MOVE = `
 mutation Move($input: MoveOpportunityInput!) { moveOpportunity(input: $input) { ${CARD_FIELDS} } }`;
 const CARD = `query Card($id: ID!) { opportunity(id: $id) { ${CARD_FIELDS} } }`;
-const NOTIFICATIONS = "subscription { myNotifications { id kind } }";
+const NOTIFICATIONS = "subscription { myNotifications { id } }";
 const RECENT = `
 { notifications(first: 10) { edges { node { id kind createdAt readAt
   campaign { name } opportunity { name } actor { name } } } } }`;
@@ -87,18 +88,29 @@ async function route() {
 
 async function startSession() {
   const data = await request(ME);
+  let wasLive = false;
   const live = new LiveConnection({
     url: liveUrl(),
     token: token(),
-    onState: showConnection,
+    onState: (state) => {
+      showConnection(state);
+      if (state === "live" && wasLive) refreshUnread(); // what came while away
+      wasLive = wasLive || state === "live";
+    },
     onRefused: () => signOut("Your session ended: sign in again."),
   });
   session = { user: data.me, live, unread: data.notifications.totalCount, stopPage: null };
-  live.subscribe(NOTIFICATIONS, () => ({}), {
-    next: (result) => {
-      if (result && result.myNotifications) setUnread(session.unread + 1);
-    },
-  });
+  // The count is the server's: read again when one arrives (notifications are few).
+  live.subscribe(NOTIFICATIONS, () => ({}), { next: () => refreshUnread() });
+}
+
+async function refreshUnread() {
+  try {
+    const data = await request(UNREAD);
+    if (session) setUnread(data.notifications.totalCount);
+  } catch (error) {
+    // the next notification or reconnect reads it again
+  }
 }
 
 function signOut(message = "") {
@@ -158,6 +170,14 @@ function setUnread(count) {
 async function showNotifications() {
   const old = document.querySelector(".notification-list");
   if (old) return old.remove();
+  try {
+    await listNotifications();
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+async function listNotifications() {
   const data = await request(RECENT);
   const list = h(
     "section",

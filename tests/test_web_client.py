@@ -163,6 +163,10 @@ async def test_two_users_on_two_processes_see_each_others_moves_and_messages_liv
             for page in (ans, mais):
                 await expect_column(page, contacted, [first], 1, "1,000")
                 await expect_column(page, new, [second, third], 2, "6,000")
+            # told to An's screen reader; Mai's page tells nobody her own move
+            announcer = "[aria-live=polite].visually-hidden"
+            await expect(ans.locator(announcer)).to_have_text("Mai moved Hanoi Coffee")
+            await expect(mais.locator(announcer)).to_have_text("")
 
             # a keyboard move in An's page: to another column, then within one
             await keyboard_move(ans, second, won)

@@ -35,7 +35,7 @@ query Board($id: ID!) {
 const EVENTS = `
 subscription Board($id: ID!, $after: String) {
   campaignEvents(campaignId: $id, after: $after) {
-    cursor clientMutationId
+    cursor clientMutationId actor { name }
     stageTotals { stageId opportunityCount totalAmount weightedAmount }
     payload {
       __typename
@@ -59,6 +59,15 @@ const RECENT = `
 { notifications(first: 10) { edges { node { id kind createdAt readAt
   campaign { name } opportunity { name } actor { name } } } } }`;
 const MARK_READ = "mutation { markNotificationsRead }";
+
+const VERBS = {
+  OpportunityCreated: "added",
+  OpportunityUpdated: "updated",
+  OpportunityMoved: "moved",
+  OpportunityAssigned: "assigned",
+  OpportunityClosed: "closed",
+  OpportunityReopened: "reopened",
+};
 
 const root = document.getElementById("app");
 let session = null; // {user, live, unread, stopPage}
@@ -309,11 +318,21 @@ class CampaignPage {
     this.pending = new Set(); // clientMutationIds of this page's changes not yet seen live
     this.view = new BoardView(board, {
       onMove: (cardId, stageId, afterId) => this.move(cardId, stageId, afterId),
-      onOpen: (cardId) => openCard(cardId, { onChanged: (card) => this.changed(card) }),
+      onOpen: (cardId) =>
+        openCard(cardId, { onChanged: (card) => this.changed(card), ownId: () => this.ownId() }),
     });
     this.chat = new ChatPanel(board.id, session.live);
     this.title = h("h1", {}, board.name);
-    frame(h("div", { class: "campaign" }, h("div", { class: "main" }, this.title, this.view.element), this.chat.element));
+    // Others' changes, told to screen readers (the page's own are not: its user made them).
+    this.announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
+    frame(
+      h(
+        "div",
+        { class: "campaign" },
+        h("div", { class: "main" }, this.title, this.announcer, this.view.element),
+        this.chat.element,
+      ),
+    );
   }
 
   async start() {
@@ -338,11 +357,19 @@ class CampaignPage {
   }
 
   applyEvent(event) {
-    if (event.clientMutationId) this.pending.delete(event.clientMutationId);
+    const own = this.pending.delete(event.clientMutationId);
+    if (!own) this.announce(event);
     const touched = this.board.apply(event);
     if (touched.reload) return this.reload();
     this.view.render(touched.cards);
     this.title.textContent = this.board.name;
+  }
+
+  announce(event) {
+    const verb = VERBS[event.payload.__typename];
+    const card = event.payload.opportunity;
+    if (!verb || !card) return;
+    this.announcer.textContent = `${event.actor ? event.actor.name : "Someone"} ${verb} ${card.name}`;
   }
 
   async streamError(errors) {
@@ -366,8 +393,7 @@ class CampaignPage {
     if (!card || afterId === cardId) return;
     const undo = this.board.place(cardId, stageId, afterId);
     this.view.render([cardId]);
-    const clientMutationId = mutationId();
-    this.pending.add(clientMutationId);
+    const clientMutationId = this.ownId();
     try {
       const data = await request(MOVE, {
         input: { id: cardId, stageId, afterId, expectedVersion: card.version, clientMutationId },
@@ -381,6 +407,13 @@ class CampaignPage {
       say(`The card was not moved: ${error.message}`);
       await this.refresh(cardId);
     }
+  }
+
+  // A clientMutationId for a change made here: its live event is recognised as ours.
+  ownId() {
+    const id = mutationId();
+    this.pending.add(id);
+    return id;
   }
 
   changed(card) {

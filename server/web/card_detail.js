@@ -2,7 +2,7 @@
 // amount and probability edited; marked won (with the order's amount) or lost (with a
 // reason). Each change sends the version it was read at: a CONFLICT says to reload.
 
-import { mutationId, request } from "./api.js";
+import { request } from "./api.js";
 import { CARD_FIELDS } from "./board.js";
 import { h, moment, money, say } from "./dom.js";
 
@@ -21,7 +21,7 @@ const UPDATE = `mutation Update($input: UpdateOpportunityInput!) { updateOpportu
 const WON = `mutation Won($input: MarkOpportunityWonInput!) { markOpportunityWon(input: $input) { ${CARD_FIELDS} } }`;
 const LOST = `mutation Lost($input: MarkOpportunityLostInput!) { markOpportunityLost(input: $input) { ${CARD_FIELDS} } }`;
 
-export async function openCard(cardId, { onChanged }) {
+export async function openCard(cardId, { onChanged, ownId }) {
   const dialog = h("dialog", { class: "card-detail", "data-testid": "card-detail" });
   document.body.append(dialog);
   dialog.addEventListener("close", () => dialog.remove());
@@ -41,7 +41,7 @@ export async function openCard(cardId, { onChanged }) {
   const change = async (mutation, input, field) => {
     try {
       const data = await request(mutation, {
-        input: { id: card.id, expectedVersion: card.version, clientMutationId: mutationId(), ...input },
+        input: { id: card.id, expectedVersion: card.version, clientMutationId: ownId(), ...input },
       });
       onChanged(data[field]);
       dialog.close();

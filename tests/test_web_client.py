@@ -27,13 +27,12 @@ from tests.factories import (
     stages_of,
 )
 from tests.live import free_port, post, redis_server, server_process, serving
-from tests.test_live import ASSIGN, token_for
+from tests.test_live import ASSIGN, move, token_for
 
 pytestmark = pytest.mark.postgres_only
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's (scripts/services installs it)
 SALES = (Permission.OPPORTUNITY_ACCESS, Permission.OPPORTUNITY_CREATE, Permission.OPPORTUNITY_EDIT)
-MOVE = "mutation($input: MoveOpportunityInput!) { moveOpportunity(input: $input) { id } }"
 POST_CHAT = "mutation($input: PostChatMessageInput!) { postChatMessage(input: $input) { id } }"
 LIVE_WITHIN = 1_000  # ms: what "live" means here
 
@@ -100,6 +99,25 @@ async def expect_column(page: Page, column: Any, cards: list[Any], count: int, t
     await expect(stage(page, column).locator("[data-testid=stage-total]")).to_have_text(
         total, timeout=LIVE_WITHIN
     )
+
+
+async def left_behind(
+    browser: Browser,
+    cwd: Path,
+    port: int,
+    settings: dict[str, str],
+    user: Any,
+    campaign: Any,
+    errors: list[str],
+) -> Page:
+    """`user`'s page live on the board, on a process on `port` that then went away: the
+    page says it is reconnecting."""
+    with server_process(cwd, port=port, **settings) as (base, _process):
+        page = await signed_in(browser, base, user, errors)
+        await open_board(page, campaign)
+    connection = page.locator("[data-testid=connection]")
+    await expect(connection).to_have_attribute("data-state", "reconnecting")
+    return page
 
 
 async def keyboard_move(page: Page, row: Any, to: Any, after: Any | None = None) -> None:
@@ -248,25 +266,11 @@ async def test_a_page_shows_reconnecting_while_its_server_restarts_then_the_move
         settings = environment(database_url, redis.url)
         with serving(tmp_path, **settings) as base_a:
             async with chromium() as browser:
-                with server_process(tmp_path, port=port, **settings) as (base_b, _process):
-                    page = await signed_in(browser, base_b, an, errors)
-                    await open_board(page, campaign)
-                # the process behind An's page is gone: the page says so
+                # the process behind An's page goes away: the page says so
+                page = await left_behind(browser, tmp_path, port, settings, an, campaign, errors)
                 connection = page.locator("[data-testid=connection]")
-                await expect(connection).to_have_attribute("data-state", "reconnecting")
                 # a move is made meanwhile, on the other process
-                moved = await post(
-                    base_a,
-                    MOVE,
-                    {
-                        "input": {
-                            "id": gid("Opportunity", cards[1]),
-                            "stageId": gid("Stage", contacted),
-                        }
-                    },
-                    token_for(mai),
-                )
-                assert not moved.get("errors"), moved
+                await move(base_a, token_for(mai), cards[1], contacted)
                 # and Mai hands An a card, which notifies An
                 handed = await post(
                     base_a,
@@ -384,20 +388,11 @@ async def test_a_page_whose_cursor_left_the_log_reads_its_board_again(app, datab
     settings = {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
     with serving(tmp_path, **settings) as base_a:
         async with chromium() as browser:
-            with server_process(tmp_path, port=port, **settings) as (base_b, _process):
-                page = await signed_in(browser, base_b, an, errors)
-                await open_board(page, campaign)
+            page = await left_behind(browser, tmp_path, port, settings, an, campaign, errors)
             connection = page.locator("[data-testid=connection]")
-            await expect(connection).to_have_attribute("data-state", "reconnecting")
             # when moves are made meanwhile, and the log no longer keeps the first
             for row, column in ((cards[1], contacted), (cards[2], won)):
-                moved = await post(
-                    base_a,
-                    MOVE,
-                    {"input": {"id": gid("Opportunity", row), "stageId": gid("Stage", column)}},
-                    token_for(mai),
-                )
-                assert not moved.get("errors"), moved
+                await move(base_a, token_for(mai), row, column)
             first_kept = (
                 await CampaignEvent.filter(campaign_id=campaign.pk).order_by("-seq").first()
             )

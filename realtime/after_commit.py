@@ -6,8 +6,8 @@ each operation (schema/operation_context.py) or background round publishes to it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,15 +31,26 @@ _current: ContextVar[_Outbox | None] = ContextVar("outbox", default=None)
 _bus: ContextVar[Bus | None] = ContextVar("operation bus", default=None)
 
 
-@contextmanager
-def publishing_to(bus: Bus | None) -> Iterator[None]:
+def publishing_to(bus: Bus | None) -> _Publishing:
     """Transactions committed inside this block signal on `bus` (None: on nothing;
     streams then find the rows in the log at their channel's next quiet check)."""
-    token = _bus.set(bus)
-    try:
-        yield
-    finally:
-        _bus.reset(token)
+    return _Publishing(bus)
+
+
+class _Publishing:
+    """publishing_to's block. A class, not a generator: every operation enters one,
+    and a generator-based context manager costs several times as much."""
+
+    __slots__ = ("_bus", "_token")
+
+    def __init__(self, bus: Bus | None) -> None:
+        self._bus = bus
+
+    def __enter__(self) -> None:
+        self._token = _bus.set(self._bus)
+
+    def __exit__(self, *_: object) -> None:
+        _bus.reset(self._token)
 
 
 @asynccontextmanager

@@ -74,6 +74,12 @@ async def fresh_viewer(user_pk: int) -> User | None:
     return await _viewers.get(user_pk, partial(_batch.read, user_pk))
 
 
+def viewer_if_fresh(user_pk: int) -> User | Missing | None:
+    """fresh_viewer's answer when it needs no read (nothing to await: every request
+    asks), else MISSING."""
+    return _viewers.known(user_pk)
+
+
 async def fresh_users(user_pks: list[int]) -> list[User | None]:
     """fresh_viewer of each, read together."""
     return list(await asyncio.gather(*(fresh_viewer(pk) for pk in user_pks)))

@@ -7,9 +7,10 @@ the request. A plan does that work once per operation text: which fields each ob
 selects, in order, with their definitions, how to complete each value, and (through
 schema/plain_lists.py) which fields are attribute reads that need no resolver call.
 Running it calls the resolvers with the same arguments and infos graphql-core would
-give them, concurrently where graphql-core would gather them, so dataloaders batch
-the same way; a plain step that cannot answer for its source (a card's owner not
-preloaded) calls the field's resolver instead.
+give them (a field without arguments or guards: its function itself, as Strawberry
+would call it, schema/direct_resolvers.py), concurrently where graphql-core would
+gather them, so dataloaders batch the same way; a plain step that cannot answer for
+its source (a card's owner not preloaded) calls the field's resolver instead.
 
 A plan answers only when nothing goes wrong. A resolver that raises, a null where
 the schema says non-null, a value that does not serialize, a resolver asking for
@@ -61,8 +62,10 @@ from graphql.pyutils import Path, Undefined
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
+from strawberry.types import Info
 
 from resolvers.context import Context
+from schema.direct_resolvers import direct_resolver
 from schema.plain_lists import NotPlain, field_step, type_check
 
 _PLANS_KEPT = 1024
@@ -137,7 +140,11 @@ class _Field:
                 raise NotPlanned  # introspection
             definition = _TYPENAME
         self.definition = definition
-        self.resolve: Callable[..., Any] = definition.resolve or default_field_resolver
+        self.resolve: Callable[..., Any] = (
+            direct_resolver(definition, plan.info_class)
+            or definition.resolve
+            or default_field_resolver
+        )
         self.nodes = [detail.node for detail in details]
         self.parent = parent
         self.args = bool(node.arguments) or bool(definition.args)
@@ -317,10 +324,15 @@ class _Planner:
     is in the document, so no variable changes what is selected)."""
 
     def __init__(
-        self, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        info_class: type[Info[Any, Any]],
     ) -> None:
         self.schema = schema
         self.operation = operation
+        self.info_class = info_class
         self.fragments = {
             definition.name.value: FragmentDetails(definition)
             for definition in document.definitions
@@ -355,8 +367,9 @@ _HELPERS = GraphQLResolveInfoHelpers(gather=_refused, track=_refused)
 class Plans:
     """The plans of the operation texts seen, None for those not planned."""
 
-    def __init__(self) -> None:
+    def __init__(self, info_class: type[Info[Any, Any]] = Info) -> None:
         self._plans: dict[tuple[str, str | None], _Plan | None] = {}
+        self._info_class = info_class  # what resolvers called directly get as their info
 
     def plan(
         self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None
@@ -364,7 +377,7 @@ class Plans:
         key = (query, operation_name)
         if key in self._plans:
             return self._plans[key]
-        plan = _compiled(schema, query, document, operation_name)
+        plan = _compiled(schema, query, document, operation_name, self._info_class)
         if len(self._plans) >= _PLANS_KEPT:
             self._plans.clear()
         self._plans[key] = plan
@@ -372,7 +385,11 @@ class Plans:
 
 
 def _compiled(
-    schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    operation_name: str | None,
+    info_class: type[Info[Any, Any]],
 ) -> _Plan | None:
     operation = get_operation_ast(document, operation_name)
     root = schema.query_type
@@ -380,7 +397,7 @@ def _compiled(
         return None
     if "@" in query:
         return None  # a directive, or a string that holds an @: either way not planned
-    planner = _Planner(schema, document, operation)
+    planner = _Planner(schema, document, operation, info_class)
     try:
         fields = planner.root_fields(root)
     except NotPlanned:

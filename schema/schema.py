@@ -101,7 +101,7 @@ def build_schema(
     )
     schema.production = production
     schema.checks = checks
-    schema.plans = Plans()
+    schema.plans = Plans(schema.config.info_class)
     schema.frames = Frames()
     schema.observer = observer
     return schema

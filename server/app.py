@@ -36,8 +36,10 @@ from realtime.query_store import open_query_store
 from realtime.transport import redis_answers
 from resolvers.context import Context
 from resolvers.errors import ServiceUnavailable
+from resolvers.shared_reads import Missing
 from resolvers.subscriptions import forget_access
 from resolvers.throttle import Throttle, ThrottleLimits
+from resolvers.viewers import fresh_viewer, viewer_if_fresh
 from schema.live_delivery import next_frame
 from schema.live_groups import rendered_payload
 from schema.operation_guard import QueryLimits
@@ -70,6 +72,7 @@ from server.metrics_endpoint import metrics_endpoint, process_metrics
 from server.observer import OperationObserver
 from server.outage import or_unavailable, refuse
 from server.persisted_queries import PersistedQueries, PersistedQueryRefused, TrustedDocuments
+from server.request_headers import header
 from server.settings import Settings
 from server.tracing import Tracing
 from server.web_client import web_client_routes
@@ -116,6 +119,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.store: LimitStore | None = None
         self.budget: OperationBudget | None = None
         self.slots: ConnectionSlots | None = None
+        self.throttle: Throttle | None = None  # every operation's, while there is a store
         self.bus: Bus | None = None  # the lifespan's; each operation's Context carries it
         self.persisted: PersistedQueries | None = None  # the lifespan's
         self.open_websockets = 0
@@ -206,6 +210,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self.store = store
         self.budget = OperationBudget(store) if store is not None else None
         self.slots = ConnectionSlots(store) if store is not None else None
+        self.throttle = (
+            None
+            if store is None or self.budget is None
+            else Throttle(store, self.budget, self.throttle_limits)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_ids.begin(scope)
@@ -216,31 +225,34 @@ class GraphQLApp(GraphQL[Context, None]):
             await self._respond(scope, receive, send, request_id)
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        websocket = scope["type"] == "websocket"
-        direct_send = send  # the direct path adds the request id header itself
-        if websocket:
-            self.open_websockets += 1
-            if metrics.enabled:
-                metrics.WEBSOCKETS_OPEN.inc()
-        else:
-            send = request_ids.echoing(send, request_id)
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         try:
-            if not websocket and takes(scope):
+            if takes(scope):  # the direct path adds the request id header itself
                 schema = cast(Schema, self.schema)
                 replayed = await answer_directly(
-                    schema, self.get_context, self.persisted, scope, receive, direct_send
+                    schema, self.get_context, self.persisted, scope, receive, send
                 )
                 if replayed is None:
                     return
                 receive = replayed
+            await super().__call__(scope, receive, request_ids.echoing(send, request_id))
+        except ServiceUnavailable as error:
+            await refuse(error, scope, receive, request_ids.echoing(send, request_id))
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.open_websockets += 1
+        if metrics.enabled:
+            metrics.WEBSOCKETS_OPEN.inc()
+        try:
             await super().__call__(scope, receive, send)
         except ServiceUnavailable as error:
             await refuse(error, scope, receive, send)
         finally:
-            if websocket:
-                self.open_websockets -= 1
-                if metrics.enabled:
-                    metrics.WEBSOCKETS_OPEN.dec()
+            self.open_websockets -= 1
+            if metrics.enabled:
+                metrics.WEBSOCKETS_OPEN.dec()
             cancel_expiry(scope)
             if self.slots is not None:
                 await self.slots.give_back(scope)
@@ -258,18 +270,20 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
-        viewer = await or_unavailable(self.tokens.viewer(request.headers.get("authorization")))
+        user_pk = self.tokens.bearer_pk(header(request.scope, b"authorization"))
+        viewer = None
+        if user_pk is not None:
+            known = viewer_if_fresh(user_pk)  # no await, as a request mostly finds it
+            viewer = (
+                await or_unavailable(fresh_viewer(user_pk)) if isinstance(known, Missing) else known
+            )
         return Context(
             viewer=viewer,
             tokens=self.tokens,
             request=request,
             response=response,
-            throttle=(
-                Throttle(self.store, self.budget, self.throttle_limits)
-                if self.store and self.budget
-                else None
-            ),
-            client_address=request.client.host if request.client else "unknown",
+            throttle=self.throttle,
+            client_address=client[0] if (client := request.scope.get("client")) else "unknown",
             bus=self.bus,
             webhook_urls=self.webhook_urls,
         )

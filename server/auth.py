@@ -41,13 +41,17 @@ class JwtTokens:
 
     async def viewer(self, authorization: str | None) -> User | None:
         """The user an `Authorization: Bearer <token>` value names, if valid."""
+        user_pk = self.bearer_pk(authorization)
+        return None if user_pk is None else await fresh_viewer(user_pk)
+
+    def bearer_pk(self, authorization: str | None) -> int | None:
+        """The id of the user an `Authorization: Bearer <token>` value names, if valid."""
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user_pk = self.user_pk(token.strip())
-        return None if user_pk is None else await fresh_viewer(user_pk)
+        return self.user_pk(token.strip())
 
     def user_pk(self, token: str) -> int | None:
         """The user a valid token names; verified once, then remembered until it expires."""

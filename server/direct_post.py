@@ -33,9 +33,10 @@ from server import request_ids
 from server.graphql_response import asks_for_graphql_response, http_answer
 from server.http_guard import read_body, replay
 from server.persisted_queries import PersistedQueries, PersistedQueryRefused
+from server.request_headers import headers_of
 
 ContextFactory = Callable[[Request, None], Awaitable[Context]]
-_STREAMS = (b"multipart/mixed", b"text/event-stream")
+_MIXED, _EVENT_STREAM = b"multipart/mixed", b"text/event-stream"  # streamed answers
 
 
 def takes(scope: Scope) -> bool:
@@ -43,11 +44,12 @@ def takes(scope: Scope) -> bool:
     client does not ask for a streamed answer."""
     if scope["method"] != "POST":
         return False
-    return not any(stream in _accept(scope) for stream in _STREAMS)
+    accept = _accept(scope)
+    return _MIXED not in accept and _EVENT_STREAM not in accept
 
 
 def _accept(scope: Scope) -> bytes:
-    return next((value for name, value in scope["headers"] if name == b"accept"), b"")
+    return headers_of(scope).get(b"accept", b"")
 
 
 async def answer_directly(

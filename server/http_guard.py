@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import math
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-JSON_TYPE = "application/json"
+from server.request_headers import headers_of
+
+JSON_TYPE = b"application/json"
 
 
 class HttpGuard:
@@ -21,12 +22,12 @@ class HttpGuard:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        headers = headers_of(scope)
+        media_type = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
         if media_type != JSON_TYPE:
             await _refuse(send, 415, "send the operation as JSON: Content-Type: application/json")
             return
-        declared = headers.get("content-length", "")
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await _refuse(send, 413, self._too_large())
             return
@@ -48,13 +49,16 @@ async def read_body(receive: Receive, max_bytes: float = math.inf) -> bytes | No
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunk = message.get("body", b"")
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
             return None
-        chunks.append(chunk)
         if not message.get("more_body", False):
+            if not chunks:
+                return chunk  # most bodies come in one message
+            chunks.append(chunk)
             break
+        chunks.append(chunk)
     return b"".join(chunks)
 
 

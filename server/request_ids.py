@@ -12,6 +12,8 @@ from itertools import count
 
 from starlette.types import Message, Scope, Send
 
+from server.request_headers import headers_of
+
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 # Unique across processes and restarts without a system call per request: a random
@@ -27,8 +29,8 @@ def current_request_id() -> str | None:
 
 def begin(scope: Scope) -> str:
     """The request's id, made current for what runs on in this context."""
-    given = next((value for name, value in scope["headers"] if name == HEADER), None)
-    if isinstance(given, bytes) and _SANE.fullmatch(given):
+    given = headers_of(scope).get(HEADER)
+    if given is not None and _SANE.fullmatch(given):
         request_id = given.decode()
     else:
         request_id = f"{_PREFIX}-{next(_numbers):x}"

@@ -15,8 +15,7 @@ operation name that names nothing, a schema without limits) is left to
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeGuard, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
@@ -39,8 +38,7 @@ _RULES = tuple(specified_rules)  # Strawberry's default: the validation cache's 
 _IS_AWAITABLE = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(NamedTuple):  # one per request: a tuple is the cheapest to make
     """One operation of a request, its text parsed."""
 
     query: str

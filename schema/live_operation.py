@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterable
-from dataclasses import replace
 from inspect import isawaitable
 from typing import Any
 
@@ -48,7 +47,7 @@ def live_operation(
     found = parsed(schema, query, variables, name)
     if found is None or found[1] is not OperationType.SUBSCRIPTION:
         return None
-    return replace(found[0], query=_shared_text(query))
+    return found[0]._replace(query=_shared_text(query))
 
 
 # One copy of each subscription's text, for all the subscriptions that send it.

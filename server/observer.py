@@ -43,11 +43,12 @@ def _json_line(at: float, request_id: str | None, outcome: Outcome) -> bytes:
     # Written out, not a dict through orjson: the one value a client chooses (the
     # operation's name) is encoded by orjson; request ids and user ids are made of
     # characters JSON needs no escape for (server/request_ids.py, resolvers/ids.py).
-    user = _user(outcome)
+    name = outcome.name
     return (
         f'{{"time":"{timestamp(at)}","level":"INFO","logger":"{LOGGER}",'
         f'"message":"operation","request_id":{_string(request_id)},'
-        f'"user_id":{_string(user)},"operation":{orjson.dumps(outcome.name).decode()},'
+        f'"user_id":{_string(_user(outcome))},'
+        f'"operation":{"null" if name is None else orjson.dumps(name).decode()},'
         f'"type":"{outcome.type}","duration_ms":{outcome.seconds * 1000:.3f},'
         f'"code":"{outcome.code}"}}\n'
     ).encode()

@@ -162,8 +162,9 @@ async def test_a_scrape_counts_the_load_and_the_log_names_every_operation_and_no
     assert value(after, "funnelgraph_websockets_open") == 0
     assert value(after, "funnelgraph_subscriptions_active", field="campaignEvents") == 0
 
-    # and each answer and error carries its request id
+    # and each answer and error carries its request id (and no server software's name)
     assert traced.headers["x-request-id"] == "trace-42"
+    assert "server" not in traced.headers
     rejected = refused[0].json()["errors"][0]["extensions"]
     assert rejected["requestId"] == refused[0].headers["x-request-id"]
     assert len({answer.headers["x-request-id"] for answer in refused}) == 3

@@ -39,7 +39,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 # A stage's page of cards: the stage, the page's arguments, the card columns it reads.
 ColumnKey = tuple[int, PageArgs, frozenset[str] | None]
-_OWN_ATTRIBUTES = 3  # what Loaders.__init__ sets
+_OWN_ATTRIBUTES = frozenset({"viewer", "_rows", "_customers"})  # Loaders.__init__'s
 
 
 def by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
@@ -109,15 +109,14 @@ class Loaders:
         self.viewer = viewer
         self._rows = rows
         self._customers: dict[int, Customer] = {}
-        # (_OWN_ATTRIBUTES: these three; any other attribute is a loader made since)
 
     def release(self) -> None:
         """Forgets every load (later loads read again). Each dataloader calls back into
         these loaders (its load function is one of their methods): a cycle, which only a
         collection of an older generation would free, with every row it holds. A board
         holds 4,000, and those collections took a fifth of its CPU, 100 ms and more each."""
-        made = self.__dict__
-        if len(made) > _OWN_ATTRIBUTES:  # some loader was made (cached_property keeps it here)
+        made = self.__dict__  # where cached_property keeps each loader once made
+        if made.keys() - _OWN_ATTRIBUTES:  # most operations made none
             for name in [name for name, value in made.items() if isinstance(value, DataLoader)]:
                 del made[name]
         if self._customers:
